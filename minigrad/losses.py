@@ -1,0 +1,81 @@
+"""The losses of Gatys, Ecker and Bethge (CVPR 2016), each with its gradient.
+
+Every loss returns `(value, gradient with respect to its first argument)`: a
+loss is an operation like any layer, and tests gradient-check it like one.
+Equation numbers are the paper's. Feature maps are NCHW with N = 1: layer l has
+N_l = C feature maps of M_l = H * W pixels, and F^l is their (N_l, M_l) view.
+
+    content_loss  eqs. 1-2   L = 1/2 sum (F - P)^2,                 dL/dF = F - P
+    gram_matrix   eq. 3      G = F F^T                               (N_l x N_l)
+    style_loss    eqs. 4-6   E = 1/(4 N_l^2 M_l^2) sum (G - A)^2,   dE/dF = (G - A) F / (N_l^2 M_l^2)
+    tv_loss                  sum of squared differences of vertical and horizontal neighbours
+
+Values are Python floats; gradients are arrays of F's shape, dtype and device.
+"""
+from .backend import get_array_module
+
+
+def _as_matrix(F):
+    """(1, C, H, W) feature maps -> the paper's F^l, (N_l, M_l) = (C, H*W), a view."""
+    if F.ndim != 4 or F.shape[0] != 1:
+        raise ValueError(f"feature maps must be (1, C, H, W), got shape {F.shape}")
+    return F.reshape(F.shape[1], F.shape[2] * F.shape[3])             # (N_l, M_l)
+
+
+def content_loss(F, P):
+    """Eq. 1: L_content = 1/2 sum_ij (F_ij - P_ij)^2, with P the content image's features.
+
+    Eq. 2's gradient is (F - P)_ij where F_ij > 0 and 0 elsewhere. The mask is
+    not applied here: F is the output of a ReLU, so the ReLU's backward applies
+    it (dx = dout * 1[x > 0], and x > 0 exactly where F > 0). This function
+    returns the unmasked F - P.
+    """
+    diff = F - P
+    return 0.5 * float((diff * diff).sum()), diff                      # dL/dF = F - P
+
+
+def gram_matrix(F):
+    """Eq. 3: G^l_ij = sum_k F^l_ik F^l_jk, i.e. G = F F^T, shape (N_l, N_l)."""
+    Fm = _as_matrix(F)                                                # (N_l, M_l)
+    return Fm @ Fm.T                                                  # (N_l, N_l)
+
+
+def gram_backward(dG, F):
+    """Backward of G = F F^T: dF = (dG + dG^T) F, returned in F's (1, C, H, W) shape."""
+    Fm = _as_matrix(F)                                                # (N_l, M_l)
+    return ((dG + dG.T) @ Fm).reshape(F.shape)                        # (1, C, H, W)
+
+
+def style_loss(F, A):
+    """Eq. 4: E_l = 1/(4 N_l^2 M_l^2) sum_ij (G_ij - A_ij)^2, A the style image's Gram matrix.
+
+    Gradient (eq. 6): dE/dG = (G - A) / (2 N_l^2 M_l^2), and through G = F F^T
+    (gram_backward, with dG symmetric) dE/dF = (G - A) F / (N_l^2 M_l^2).
+    As for the content loss, eq. 6's "where F > 0" is the ReLU's job.
+    The weighting w_l of eq. 5 is applied by the caller.
+    """
+    _, N, H, W = F.shape
+    M = H * W
+    scale = 1.0 / (4.0 * N * N * M * M)                               # the 1/(4 N^2 M^2) of eq. 4
+    diff = gram_matrix(F) - A                                         # (N_l, N_l)
+    value = scale * float((diff * diff).sum())
+    dG = (2.0 * scale) * diff                                         # dE/dG = 2 scale (G - A)
+    return value, gram_backward(dG, F).astype(F.dtype, copy=False)
+
+
+def tv_loss(x):
+    """Total variation: sum of squared differences between neighbouring pixels.
+
+    L = sum (x[i+1, j] - x[i, j])^2 + sum (x[i, j+1] - x[i, j])^2, over all channels.
+    Each difference d = x_a - x_b sends +2d to x_a and -2d to x_b.
+    """
+    xp = get_array_module(x)
+    dv = x[:, :, 1:, :] - x[:, :, :-1, :]                             # (N, C, H-1, W)
+    dh = x[:, :, :, 1:] - x[:, :, :, :-1]                             # (N, C, H, W-1)
+    value = float((dv * dv).sum() + (dh * dh).sum())
+    grad = xp.zeros_like(x)
+    grad[:, :, 1:, :] += 2 * dv                                       # d/dx_a of d^2 = 2d
+    grad[:, :, :-1, :] -= 2 * dv                                      # d/dx_b of d^2 = -2d
+    grad[:, :, :, 1:] += 2 * dh
+    grad[:, :, :, :-1] -= 2 * dh
+    return value, grad

@@ -1,0 +1,54 @@
+"""Shared test fixtures: the backend switch, the PyTorch oracle, and error bookkeeping.
+
+Every engine test is written once and parametrised over the `backend` fixture:
+"numpy" always runs, "cupy" runs where a CUDA device answers and is skipped
+with a reason elsewhere. MINIGRAD_TEST_BACKEND=cupy runs only the CuPy half.
+
+The largest relative error each test observed against PyTorch is recorded with
+`record_error` and printed in pytest's closing summary, per dtype.
+"""
+import os
+from collections import defaultdict
+
+import numpy as np
+import pytest
+
+from minigrad.backend import gpu_available, to_device, to_numpy
+
+_only = os.environ.get("MINIGRAD_TEST_BACKEND")
+BACKENDS = [b for b in ("numpy", "cupy") if _only in (None, "", b)]
+
+# Agreement we demand with PyTorch autograd, relative (see minigrad.gradcheck.relative_error).
+TOLERANCE = {"float64": 1e-10, "float32": 1e-4}
+
+_errors = defaultdict(lambda: (0.0, ""))
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    if request.param == "cupy" and not gpu_available():
+        pytest.skip("no CUDA device (or CuPy) here: the CuPy backend is tested on a GPU machine")
+    return request.param
+
+
+@pytest.fixture
+def to_backend(backend):
+    """Move a NumPy array to the test's backend."""
+    return lambda a: to_device(a, backend)
+
+
+def record_error(kind, dtype, err, where=""):
+    key = (kind, str(dtype))
+    if err >= _errors[key][0]:
+        _errors[key] = (err, where)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _errors:
+        return
+    terminalreporter.section("largest relative errors observed against PyTorch")
+    for (kind, dtype), (err, where) in sorted(_errors.items()):
+        terminalreporter.write_line(f"{kind:<28} {dtype:<8} {err:.2e}   {where}")
+
+
+__all__ = ["TOLERANCE", "record_error", "to_numpy", "np"]

@@ -1,0 +1,107 @@
+"""The paper's losses (eqs. 1-6) and total variation against PyTorch and finite differences."""
+import numpy as np
+import pytest
+
+from minigrad import losses
+from minigrad.backend import to_numpy
+from minigrad.gradcheck import check_gradient, relative_error
+
+from .oracle import check_against_torch
+
+DTYPES = ["float64", "float32"]
+SHAPES = [(1, 3, 5, 7), (1, 8, 6, 4), (1, 1, 2, 9)]
+
+
+def torch_gram(F):
+    Fm = F.reshape(F.shape[1], -1)                 # (N_l, M_l)
+    return Fm @ Fm.T
+
+
+def torch_style(F, A):
+    _, N, H, W = F.shape
+    return ((torch_gram(F) - A) ** 2).sum() / (4.0 * N ** 2 * (H * W) ** 2)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_content_loss_matches_torch(shape, dtype, backend):
+    rng = np.random.default_rng(0)
+
+    def ours(xs, dout):
+        value, dF = losses.content_loss(xs["F"], xs["P"])
+        return np.array(value), {"F": dF * dout}
+
+    check_against_torch(ours, lambda t: 0.5 * ((t["F"] - t["P"]) ** 2).sum(),
+                        {"F": rng.standard_normal(shape), "P": rng.standard_normal(shape)},
+                        dtype, backend, f"content_loss[{shape}]")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_gram_matrix_and_its_backward_match_torch(shape, dtype, backend):
+    def ours(xs, dout):
+        return losses.gram_matrix(xs["F"]), {"F": losses.gram_backward(dout, xs["F"])}
+
+    check_against_torch(ours, lambda t: torch_gram(t["F"]),
+                        {"F": np.random.default_rng(1).standard_normal(shape)},
+                        dtype, backend, f"gram_matrix[{shape}]")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_style_loss_matches_torch(shape, dtype, backend):
+    rng = np.random.default_rng(2)
+    S = rng.standard_normal(shape) + 0.5
+    A = to_numpy(losses.gram_matrix(S))            # the style image's Gram matrix, a constant
+
+    def ours(xs, dout):
+        value, dF = losses.style_loss(xs["F"], xs["A"])
+        return np.array(value), {"F": dF * dout}
+
+    check_against_torch(ours, lambda t: torch_style(t["F"], t["A"]),
+                        {"F": rng.standard_normal(shape), "A": A}, dtype, backend,
+                        f"style_loss[{shape}]")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 3, 5, 7), (2, 2, 4, 3)], ids=str)
+def test_tv_loss_matches_torch(shape, dtype, backend):
+    def ours(xs, dout):
+        value, dx = losses.tv_loss(xs["x"])
+        return np.array(value), {"x": dx * dout}
+
+    def theirs(t):
+        x = t["x"]
+        return ((x[:, :, 1:] - x[:, :, :-1]) ** 2).sum() + ((x[..., 1:] - x[..., :-1]) ** 2).sum()
+
+    check_against_torch(ours, theirs, {"x": np.random.default_rng(3).standard_normal(shape)},
+                        dtype, backend, f"tv_loss[{shape}]")
+
+
+def test_losses_by_finite_differences(backend, to_backend):
+    rng = np.random.default_rng(4)
+    F = to_backend(rng.standard_normal((1, 4, 5, 6)))
+    P = to_backend(rng.standard_normal((1, 4, 5, 6)))
+    A = losses.gram_matrix(to_backend(rng.standard_normal((1, 4, 5, 6))))
+    cases = {"content": lambda F_: losses.content_loss(F_, P),
+             "style": lambda F_: losses.style_loss(F_, A),
+             "tv": losses.tv_loss}
+    for name, loss in cases.items():
+        _, grad = loss(F)
+        err = check_gradient(lambda F_: loss(F_)[0], F, grad)
+        assert err < 1e-6, f"{name}: finite differences disagree by {err:.2e}"
+
+
+def test_known_values(backend, to_backend):
+    F = to_backend(np.arange(6.0).reshape(1, 2, 1, 3))           # F^l = [[0,1,2],[3,4,5]]
+    assert losses.content_loss(F, F * 0)[0] == 0.5 * 55
+    assert relative_error(losses.gram_matrix(F), np.array([[5.0, 14.0], [14.0, 50.0]])) == 0
+    value, _ = losses.style_loss(F, losses.gram_matrix(F) * 0)   # E = sum G^2 / (4 * 2^2 * 3^2)
+    assert value == pytest.approx((25 + 2 * 196 + 2500) / 144)
+    x = to_backend(np.array([[[[0.0, 1.0], [3.0, 3.0]]]]))        # differences: 3, 2 and 1, 0
+    assert losses.tv_loss(x)[0] == 9 + 4 + 1 + 0
+
+
+def test_losses_reject_batched_feature_maps(backend, to_backend):
+    with pytest.raises(ValueError, match="1, C, H, W"):
+        losses.gram_matrix(to_backend(np.zeros((2, 3, 4, 4))))
