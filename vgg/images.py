@@ -1,0 +1,284 @@
+"""Images in and out of the network: open, resize, preprocess, deprocess, save.
+
+VGG was trained in Caffe, so the network expects Caffe's input convention, and
+`preprocess`/`deprocess` are the documented pair that jcjohnson/neural-style
+uses (its `preprocess` and `deprocess` in neural_style.lua):
+
+    preprocess:  RGB uint8 (H, W, 3)  ->  BGR, 0..255, mean pixel subtracted, (1, 3, H, W) float32
+    deprocess:   the exact inverse, rounded and clipped back to RGB uint8
+
+The mean pixel is ImageNet's, in B, G, R order: MEAN_BGR = [103.939, 116.779, 123.68].
+
+Reading is strict: `open_image` decodes the whole file at once, so a truncated
+download fails here with the file's name rather than later as a grey band, and
+every mode Pillow can open becomes 8-bit RGB (grayscale, palette, CMYK,
+16-bit, float, bilevel, with or without alpha). Alpha is composited over white.
+Writing is atomic: `save_image` writes a temporary file beside the target and
+renames it, so an interrupted save never leaves half an image under the real name.
+
+The last part is colour preservation from Gatys, Ecker, Bethge, Hertzmann and
+Shechtman, "Preserving Color in Neural Artistic Style Transfer" (2016):
+`luminance_transfer` (keep the result's luminance, take the content's colours)
+and `match_color` (recolour the style image to the content's colour statistics
+before stylising). Both work on float (H, W, 3) RGB arrays in 0..255.
+
+Everything here is NumPy on the host; moving an image to the GPU is the
+caller's business (minigrad.backend.to_device).
+Shape letters: N (batch, always 1 here), C (channels, 3), H, W.
+"""
+import os
+import secrets
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from minigrad.backend import to_numpy
+
+MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)  # ImageNet mean, B, G, R
+
+# What `save_image` can write, chosen by the file's extension, and the options it passes.
+SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP",
+                ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP", ".ppm": "PPM"}
+SAVE_OPTIONS = {"JPEG": {"quality": 95}, "WEBP": {"quality": 95}}
+
+
+class ImageError(Exception):
+    """An image file that cannot be read or written; the message names the file."""
+
+
+# ----------------------------------------------------------------------------- reading
+
+def open_image(path):
+    """Open any image Pillow reads, fully decoded, upright (EXIF), as 8-bit RGB.
+
+    Raises ImageError, naming the file, for a missing path, a directory, an empty
+    or unreadable file, a file that is not an image, and a truncated image.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise ImageError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise ImageError(f"{path}: is a directory, not an image file")
+    if os.path.getsize(path) == 0:
+        raise ImageError(f"{path}: the file is empty (0 bytes)")
+    try:
+        with Image.open(path) as img:
+            img.load()                           # decode everything now: truncation fails here
+            img = ImageOps.exif_transpose(img)   # a camera's "rotate me" tag, applied to the pixels
+    except PermissionError:
+        raise ImageError(f"{path}: permission denied") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{path}: not an image file, or a format Pillow cannot read") from None
+    except Image.DecompressionBombError as e:
+        raise ImageError(f"{path}: {e}") from None
+    except Exception as e:  # OSError "image file is truncated", SyntaxError "broken PNG file", ...
+        raise ImageError(f"{path}: damaged or truncated image ({e.__class__.__name__}: {e})") from e
+    if img.width == 0 or img.height == 0:
+        raise ImageError(f"{path}: the image has zero size ({img.width} x {img.height})")
+    return _to_rgb(img, path)
+
+
+def _to_rgb(img, path):
+    """Any Pillow mode -> 8-bit RGB. Transparent pixels are composited over white."""
+    if img.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        gray = _scale_to_uint8(np.asarray(img), img.mode, path)   # (H, W) uint8
+        return Image.fromarray(gray).convert("RGB")
+    try:
+        if img.mode in ("RGBA", "RGBa", "LA", "La", "PA") or "transparency" in img.info:
+            rgba = img.convert("RGBA")
+            white = Image.new("RGBA", img.size, (255, 255, 255, 255))
+            return Image.alpha_composite(white, rgba).convert("RGB")
+        return img.convert("RGB")      # L, P, 1, CMYK, YCbCr, LAB, HSV, RGB, RGBX
+    except ValueError as e:
+        raise ImageError(f"{path}: cannot convert image mode {img.mode} to RGB ({e})") from e
+
+
+def _scale_to_uint8(a, mode, path):
+    """Wide grayscale samples -> 0..255, scaled (Pillow's own convert would clip at 255).
+
+    I;16*: 16-bit samples, 0..65535 -> 0..255 (65535 / 257 = 255 exactly).
+    I:     32-bit integers. Pillow uses this mode for 16-bit files too (e.g. PGM), so
+           values within 0..65535 are read as 16-bit samples; anything wider is stretched
+           from its minimum to its maximum.
+    F:     floats. 0..1 is scaled by 255, 0..255 is kept, anything else is stretched.
+    """
+    a = a.astype(np.float32)                                # (H, W)
+    if not np.isfinite(a).all():
+        raise ImageError(f"{path}: the image contains NaN or infinite values")
+    lo, hi = float(a.min()), float(a.max())
+    if mode.startswith("I;16") or (mode == "I" and lo >= 0 and hi <= 65535):
+        a = a / 257.0
+    elif mode == "F" and lo >= 0 and hi <= 1:
+        a = a * 255.0
+    elif mode == "F" and lo >= 0 and hi <= 255:
+        pass                                                # already 0..255
+    else:
+        a = (a - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(a)
+    return np.clip(np.rint(a), 0, 255).astype(np.uint8)
+
+
+def resize_longest(img, size):
+    """Scale so the longest side is `size` pixels, keeping the aspect ratio; None keeps it."""
+    if size is None:
+        return img
+    if int(size) != size or size < 1:
+        raise ValueError(f"size must be a positive whole number of pixels, got {size!r}")
+    w, h = img.size
+    scale = size / max(w, h)
+    new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
+    return resize_to(img, (new_h, new_w))
+
+
+def resize_to(img, shape):
+    """Resize to exactly shape = (height, width), the NumPy order (Pillow's is (w, h))."""
+    height, width = (int(s) for s in shape)
+    if height < 1 or width < 1:
+        raise ValueError(f"shape must be two positive sizes (height, width), got {shape!r}")
+    if img.size == (width, height):
+        return img
+    return img.resize((width, height), Image.LANCZOS)
+
+
+def load_image(path, size=None):
+    """open_image, then resize_longest, then preprocess: a file -> the network's input."""
+    return preprocess(resize_longest(open_image(path), size))
+
+
+# ----------------------------------------------------------------------------- the Caffe pair
+
+def preprocess(img):
+    """RGB uint8 image (PIL RGB or an (H, W, 3) array) -> (1, 3, H, W) float32, Caffe style."""
+    if isinstance(img, Image.Image) and img.mode != "RGB":
+        raise ValueError(f"preprocess wants an RGB image, got mode {img.mode}: "
+                         "open files with open_image, which converts every mode")
+    rgb = np.asarray(img, dtype=np.float32)        # (H, W, 3), R G B, 0..255
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"preprocess wants an (H, W, 3) RGB image, got shape {rgb.shape}")
+    bgr = rgb[:, :, ::-1] - MEAN_BGR               # (H, W, 3), B G R, mean subtracted
+    x = bgr.transpose(2, 0, 1)[None]               # (H, W, C) -> (1, C, H, W)
+    return np.ascontiguousarray(x)
+
+
+def deprocess(x):
+    """The inverse of preprocess: (1, 3, H, W) or (3, H, W) array -> PIL RGB image.
+
+    Accepts a CuPy array too. Rounds to the nearest integer and clips to 0..255,
+    so deprocess(preprocess(img)) gives back img exactly.
+    """
+    x = to_numpy(x)
+    if x.ndim == 4 and x.shape[0] == 1:
+        x = x[0]                                   # (1, C, H, W) -> (C, H, W)
+    if x.ndim != 3 or x.shape[0] != 3:
+        raise ValueError(f"deprocess wants a (1, 3, H, W) or (3, H, W) array, got {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError("deprocess: the image contains NaN or infinite values "
+                         "(the optimisation has diverged)")
+    bgr = x.transpose(1, 2, 0) + MEAN_BGR          # (C, H, W) -> (H, W, C), B G R, 0..255
+    rgb = bgr[:, :, ::-1]                          # (H, W, 3), R G B
+    return Image.fromarray(np.clip(np.rint(rgb), 0, 255).astype(np.uint8))
+
+
+# ----------------------------------------------------------------------------- writing
+
+def save_image(img_or_array, path):
+    """Write a PIL image, or an array as deprocess takes, to `path`; format from the extension.
+
+    Atomic: the image goes to a temporary file in the same directory, which then
+    replaces `path` in one rename; on any failure the temporary file is removed
+    and an existing `path` is left as it was. JPEG and WebP are written at quality 95.
+    """
+    path = os.fspath(path)
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in SAVE_FORMATS:
+        raise ImageError(f"{path}: unknown image extension {ext!r}; "
+                         f"use one of {', '.join(sorted(SAVE_FORMATS))}")
+    fmt = SAVE_FORMATS[ext]
+    img = img_or_array if isinstance(img_or_array, Image.Image) else deprocess(img_or_array)
+    directory, name = os.path.split(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise ImageError(f"{path}: the directory {directory} does not exist")
+
+    tmp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp{ext}")
+    done = False
+    try:
+        # 0o666 so the umask applies as for any new file (tempfile.mkstemp would give 0o600).
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        with os.fdopen(fd, "wb") as f:
+            img.save(f, format=fmt, **SAVE_OPTIONS.get(fmt, {}))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        done = True
+    except (OSError, ValueError, KeyError) as e:
+        raise ImageError(f"{path}: could not write the image ({e.__class__.__name__}: {e})") from e
+    finally:
+        if not done and os.path.exists(tmp):
+            os.remove(tmp)
+
+
+# ----------------------------------------------------------------------------- colour preservation
+# Gatys et al., "Preserving Color in Neural Artistic Style Transfer" (2016).
+# Arrays are float (H, W, 3) RGB in 0..255; results are float32, clipped to 0..255.
+
+# YIQ, the NTSC colour space the paper uses: Y is luminance, I and Q carry the colour.
+RGB_TO_YIQ = np.array([[0.299, 0.587, 0.114],
+                       [0.595716, -0.274453, -0.321263],
+                       [0.211456, -0.522591, 0.311135]], dtype=np.float32)
+YIQ_TO_RGB = np.linalg.inv(RGB_TO_YIQ).astype(np.float32)
+
+
+def rgb_to_yiq(rgb):
+    """(H, W, 3) RGB -> (H, W, 3) YIQ: each pixel times RGB_TO_YIQ."""
+    return np.asarray(rgb, dtype=np.float32) @ RGB_TO_YIQ.T     # (H, W, 3)
+
+
+def yiq_to_rgb(yiq):
+    """(H, W, 3) YIQ -> (H, W, 3) RGB, the exact inverse of rgb_to_yiq (not clipped)."""
+    return np.asarray(yiq, dtype=np.float32) @ YIQ_TO_RGB.T     # (H, W, 3)
+
+
+def luminance_transfer(stylized_rgb, content_rgb):
+    """The stylised image's luminance (Y) with the content image's colour (I, Q).
+
+    The paper's "luminance-only transfer" runs the whole optimisation on luminance
+    channels and then adds the content's I and Q. This is the cheap form applied
+    afterwards, as neural-style's -original_colors does: same recombination step,
+    stylising in full colour first. Both images must have the same (H, W).
+    """
+    stylized, content = rgb_to_yiq(stylized_rgb), rgb_to_yiq(content_rgb)
+    if stylized.shape != content.shape:
+        raise ValueError(f"images differ in shape: {stylized.shape} and {content.shape}")
+    yiq = np.concatenate([stylized[:, :, :1], content[:, :, 1:]], axis=2)   # (H, W, 3)
+    return np.clip(yiq_to_rgb(yiq), 0, 255)
+
+
+def _sqrtm(cov, inverse=False, eps=1e-5):
+    """Symmetric square root of a covariance, or of its inverse: V diag(w^(+-1/2)) V^T."""
+    w, v = np.linalg.eigh(cov)
+    w = np.maximum(w, eps)              # a flat image has zero variance: keep it invertible
+    return (v * (w ** (-0.5 if inverse else 0.5))) @ v.T
+
+
+def match_color(style_rgb, content_rgb, eps=1e-5):
+    """Recolour the style image so its pixels have the content's mean and covariance.
+
+    The paper's colour histogram matching: x' = A x + b for every style pixel x, with
+        A = Sigma_c^(1/2) Sigma_s^(-1/2),   b = mu_c - A mu_s,
+    so that mean(x') = mu_c and cov(x') = A Sigma_s A^T = Sigma_c. Of the paper's two
+    choices of A we use this one, the symmetric eigenvalue square root (the "Image
+    Analogies" variant); the other is Cholesky, A = L_c L_s^-1 with Sigma = L L^T.
+    The two images may differ in size. Clipping to 0..255 can move the statistics a little.
+    eps floors the covariances' eigenvalues, so a flat (zero-variance) style stays invertible.
+    """
+    style = np.asarray(style_rgb, dtype=np.float32)
+    content = np.asarray(content_rgb, dtype=np.float32)
+    xs, xc = style.reshape(-1, 3), content.reshape(-1, 3)       # (H*W, 3) pixels as rows
+    mu_s, mu_c = xs.mean(axis=0, dtype=np.float64), xc.mean(axis=0, dtype=np.float64)
+    cov_s, cov_c = np.cov(xs, rowvar=False), np.cov(xc, rowvar=False)   # (3, 3), float64
+    A = _sqrtm(cov_c, eps=eps) @ _sqrtm(cov_s, inverse=True, eps=eps)
+    # x' = A x + b, written A (x - mu_s) + mu_c: the same map, without float32 cancellation.
+    out = (xs - mu_s.astype(np.float32)) @ A.T.astype(np.float32) + mu_c.astype(np.float32)
+    return np.clip(out.reshape(style.shape), 0, 255)            # (H, W, 3)
+
+
+match_color_histogram = match_color   # the same, under the name of the paper's section
