@@ -100,6 +100,23 @@ def move_like(a, like):
     return _cupy.asarray(a)
 
 
+def available_memory(backend):
+    """Bytes that a new allocation can still get: free host RAM, or free GPU memory."""
+    if backend == "cupy":
+        cp = get_cupy()
+        free, _ = cp.cuda.runtime.memGetInfo()
+        return free + cp.get_default_memory_pool().free_bytes()
+    try:
+        with open("/proc/meminfo") as f:                    # Linux: what the kernel can give
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import os
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
 def synchronize(x=None):
     """Wait for queued GPU work (for honest timings); nothing to do on NumPy."""
     if _cupy is not None:

@@ -1,0 +1,318 @@
+"""Time the project's VGG-19 against PyTorch's, in one process, on the same weights.
+
+One "pass" is what a style-transfer iteration costs: the forward up to conv5_1,
+collecting the taps conv1_1, conv2_1, conv3_1, conv4_1, conv5_1 (style) and
+conv4_2 (content), then the backward from random upstream gradients at those
+taps down to the image. The network is frozen: neither side computes weight
+gradients (PyTorch: requires_grad=False on every parameter, only the image
+requires a gradient).
+
+    python benchmarks/bench.py                       # per pass, 256 and 512 px, CPU
+    python benchmarks/bench.py --sizes 512 --repeats 5
+    python benchmarks/bench.py --backend cupy --sizes 512 1024   # GPU vs cuDNN, float32, no TF32
+    python benchmarks/bench.py --mode stylize        # whole stylization (see bench_stylize)
+
+Printed per size: the best time of --repeats runs for each side, the GFLOP/s
+that time means (convolution arithmetic only: the 13 forward convolutions up to
+conv5_1 plus their 13 image-gradient convolutions, 2 flops per multiply-add),
+the ratio project / PyTorch, and the peak memory of one pass on each side.
+Peak memory on the CPU is measured in a fresh subprocess per side: the peak
+resident set (getrusage ru_maxrss) during two passes minus the resident set just
+before them, with the weights, the image and the upstream gradients in place.
+On a GPU it is CuPy's memory-pool peak against torch.cuda.max_memory_allocated.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TAPS = ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1", "conv4_2"]
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--mode", choices=["pass", "stylize"], default="pass",
+                   help="pass: one forward+backward (default); stylize: 100 L-BFGS iterations")
+    p.add_argument("--backend", choices=["numpy", "cupy"], default="numpy",
+                   help="numpy: CPU against PyTorch CPU; cupy: GPU against PyTorch with cuDNN")
+    p.add_argument("--sizes", type=int, nargs="+", default=None,
+                   help="image sides in pixels (default: 256 512 on numpy, 512 1024 on cupy)")
+    p.add_argument("--repeats", type=int, default=5, help="timed runs per side; the best counts")
+    p.add_argument("--threads", type=int, default=os.cpu_count(),
+                   help="threads for both BLAS and PyTorch (default: all cores)")
+    p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--_memory-child", dest="memory_child", choices=["ours", "torch"],
+                   help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+ARGS = parse_args()
+# BLAS reads its thread count when NumPy is first imported: set it before that.
+for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[var] = str(ARGS.threads)
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from minigrad.backend import backend_module, synchronize, to_numpy  # noqa: E402
+from vgg.model import LAYER_NAMES, VGG19  # noqa: E402
+from vgg.weights import CONV_SHAPES, random_params  # noqa: E402
+
+torch.set_num_threads(ARGS.threads)
+
+
+# ---------------------------------------------------------------------------
+# The two networks, on the same weights
+# ---------------------------------------------------------------------------
+
+def torch_vgg(params, depth, device):
+    """torch.nn VGG-19 up to LAYER_NAMES[depth - 1], plain layers, frozen weights."""
+    layers = []
+    for name in LAYER_NAMES[:depth]:
+        if name.startswith("pool"):
+            layers.append(torch.nn.MaxPool2d(2))
+        else:
+            W, b = params[name]
+            conv = torch.nn.Conv2d(W.shape[1], W.shape[0], 3, padding=1)
+            conv.weight.data = torch.from_numpy(np.ascontiguousarray(W))
+            conv.bias.data = torch.from_numpy(np.ascontiguousarray(b))
+            layers += [conv, torch.nn.ReLU()]
+    net = torch.nn.Sequential(*layers).to(device)
+    for p in net.parameters():
+        p.requires_grad_(False)
+    return net
+
+
+def tap_shapes(size):
+    """{tap: (1, C, h, w)} at an image side `size` (each pool halves, rounding down)."""
+    shapes, side = {}, size
+    for name in LAYER_NAMES:
+        if name.startswith("pool"):
+            side //= 2
+        elif name in TAPS:
+            shapes[name] = (1, CONV_SHAPES[name][0], side, side)
+    return shapes
+
+
+def conv_gflop(size, depth):
+    """GFLOP of one pass: every conv forward plus its image-gradient conv (same count)."""
+    flop, side = 0, size
+    for name in LAYER_NAMES[:depth]:
+        if name.startswith("pool"):
+            side //= 2
+        else:
+            K, C, KH, KW = CONV_SHAPES[name]
+            flop += 2 * (2 * K * C * KH * KW * side * side)          # forward + dx
+    return flop / 1e9
+
+
+def make_inputs(size, seed):
+    rng = np.random.default_rng(seed)
+    x = (50 * rng.standard_normal((1, 3, size, size))).astype(np.float32)
+    grads = {t: rng.standard_normal(s).astype(np.float32) for t, s in tap_shapes(size).items()}
+    return x, grads
+
+
+def ours_pass(model, x, grads):
+    """Project: forward to the taps, backward to the image."""
+    model.forward(x, TAPS)
+    return model.backward(grads)
+
+
+def torch_pass(net, x, grads, depth):
+    """PyTorch: the same pass with autograd, gradient for the image only."""
+    x = x.detach().requires_grad_(True)
+    feats, h = [], x
+    tap_index = {LAYER_NAMES.index(t) for t in TAPS}
+    i = 0                                                             # index into LAYER_NAMES
+    for layer in net:
+        h = layer(h)
+        if isinstance(layer, (torch.nn.ReLU, torch.nn.MaxPool2d)):   # a named block ends here
+            if i in tap_index:
+                feats.append((LAYER_NAMES[i], h))
+            i += 1
+    (dx,) = torch.autograd.grad([f for _, f in feats], x, [grads[n] for n, _ in feats])
+    return dx
+
+
+def setup(size, xp, device, seed):
+    params = random_params(seed)
+    depth = max(LAYER_NAMES.index(t) for t in TAPS) + 1
+    model = VGG19({n: (xp.asarray(W), xp.asarray(b)) for n, (W, b) in params.items()})
+    net = torch_vgg(params, depth, device)
+    x, grads = make_inputs(size, seed)
+    ours_in = (xp.asarray(x), {n: xp.asarray(g) for n, g in grads.items()})
+    torch_in = (torch.from_numpy(x).to(device), {n: torch.from_numpy(g).to(device)
+                                                 for n, g in grads.items()})
+    return model, net, depth, ours_in, torch_in
+
+
+def best_time(fn, repeats, sync):
+    fn()                                                              # warm-up (allocator, caches)
+    sync()
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        sync()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+# ---------------------------------------------------------------------------
+# Peak memory, one fresh process per side (CPU), or the GPU allocators' peaks
+# ---------------------------------------------------------------------------
+
+def _rss_bytes():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def memory_child(side, size, seed):
+    """Runs in the subprocess: print the peak RSS increase of two passes, in bytes."""
+    import resource
+    model, net, depth, ours_in, torch_in = setup(size, np, "cpu", seed)
+    if side == "ours":
+        del net
+    else:
+        del model
+    base = _rss_bytes()
+    for _ in range(2):
+        if side == "ours":
+            ours_pass(model, *ours_in)
+        else:
+            torch_pass(net, *torch_in, depth)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024   # KiB on Linux
+    print(json.dumps({"peak": peak - base}))
+
+
+def cpu_peak(side, size):
+    cmd = [sys.executable, __file__, "--_memory-child", side, "--sizes", str(size),
+           "--threads", str(ARGS.threads), "--seed", str(ARGS.seed)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])["peak"]
+
+
+def gpu_peaks(model, net, depth, ours_in, torch_in):
+    xp = backend_module("cupy")
+    pool = xp.get_default_memory_pool()
+    pool.free_all_blocks()
+    base = pool.used_bytes()
+    # CuPy's pool keeps no high-water mark: total_bytes() after a pass (blocks are
+    # kept, not returned) is an upper bound of the peak use during it.
+    ours_pass(model, *ours_in)
+    synchronize()
+    peak = pool.total_bytes()
+    torch.cuda.reset_peak_memory_stats()
+    t_base = torch.cuda.memory_allocated()
+    torch_pass(net, *torch_in, depth)
+    torch.cuda.synchronize()
+    return peak - base, torch.cuda.max_memory_allocated() - t_base
+
+
+# ---------------------------------------------------------------------------
+# Modes
+# ---------------------------------------------------------------------------
+
+def bench_pass(sizes, backend):
+    xp = backend_module(backend)
+    device = "cuda" if backend == "cupy" else "cpu"
+    if backend == "cupy":
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
+        if os.environ.get("CUPY_TF32", "0") != "0":
+            sys.exit("set CUPY_TF32=0: the comparison is float32 on both sides")
+        sync_ours, sync_torch = synchronize, torch.cuda.synchronize
+    else:
+        sync_ours = sync_torch = lambda: None
+    print(describe_machine(backend))
+    head = (f"{'size':>5} {'ours s':>8} {'torch s':>8} {'ratio':>6} {'ours GF/s':>9} "
+            f"{'torch GF/s':>10} {'ours MB':>8} {'torch MB':>8} {'mem ratio':>9}")
+    print(head, flush=True)
+    rows = []
+    for size in sizes:
+        model, net, depth, ours_in, torch_in = setup(size, xp, device, ARGS.seed)
+        check_same_gradient(model, net, depth, ours_in, torch_in)
+        t_ours = best_time(lambda: ours_pass(model, *ours_in), ARGS.repeats, sync_ours)
+        t_torch = best_time(lambda: torch_pass(net, *torch_in, depth), ARGS.repeats, sync_torch)
+        gf = conv_gflop(size, depth)
+        if ARGS.no_memory:
+            m_ours = m_torch = float("nan")
+        elif backend == "cupy":
+            m_ours, m_torch = gpu_peaks(model, net, depth, ours_in, torch_in)
+        else:
+            m_ours, m_torch = cpu_peak("ours", size), cpu_peak("torch", size)
+        row = dict(size=size, ours=t_ours, torch=t_torch, ratio=t_ours / t_torch,
+                   ours_gflops=gf / t_ours, torch_gflops=gf / t_torch,
+                   ours_mb=m_ours / 2**20, torch_mb=m_torch / 2**20,
+                   mem_ratio=m_ours / m_torch)
+        rows.append(row)
+        print(f"{size:5d} {t_ours:8.3f} {t_torch:8.3f} {row['ratio']:6.2f} {row['ours_gflops']:9.0f} "
+              f"{row['torch_gflops']:10.0f} {row['ours_mb']:8.0f} {row['torch_mb']:8.0f} "
+              f"{row['mem_ratio']:9.2f}", flush=True)
+        del model, net
+    return rows
+
+
+def check_same_gradient(model, net, depth, ours_in, torch_in):
+    """Both sides must compute the same image gradient, or the timing means nothing."""
+    a = to_numpy(ours_pass(model, *ours_in)).astype(np.float64)
+    b = torch_pass(net, *torch_in, depth).cpu().numpy().astype(np.float64)
+    err = np.linalg.norm(a - b) / np.linalg.norm(b)
+    if not err < 1e-3:
+        sys.exit(f"the two image gradients differ (relative error {err:.2e}): not timing")
+
+
+def bench_stylize(sizes, backend, iterations=100):
+    """HOOK, to be filled when stylize.py exists: time `iterations` L-BFGS steps of the
+    project's stylization against a PyTorch implementation of the same objective
+    (same content/style layers, weights, TV term, start image), at each size, and
+    print seconds, ratio and peak memory as bench_pass does."""
+    raise NotImplementedError("--mode stylize: waiting for stylize.py's API (see bench_stylize)")
+
+
+def describe_machine(backend):
+    blas = blas_threads()
+    text = (f"numpy {np.__version__} ({blas}), torch {torch.__version__} "
+            f"({torch.get_num_threads()} threads), {os.cpu_count()} cores")
+    if backend == "cupy":
+        cp = backend_module("cupy")
+        name = cp.cuda.runtime.getDeviceProperties(0)["name"].decode()
+        text += f", GPU {name}, cupy {cp.__version__}, cuDNN {torch.backends.cudnn.version()}"
+    return text
+
+
+def blas_threads():
+    """How many threads NumPy's BLAS will use, checked with threadpoolctl where installed."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return f"BLAS threads set to {ARGS.threads} via OPENBLAS_NUM_THREADS; threadpoolctl absent"
+    info = [i for i in threadpool_info() if i["user_api"] == "blas"]
+    counts = {i["num_threads"] for i in info}
+    if counts != {ARGS.threads}:
+        print(f"warning: BLAS uses {counts} threads, PyTorch {ARGS.threads}", file=sys.stderr)
+    return ", ".join(f"{i['internal_api']} {i['num_threads']} threads" for i in info)
+
+
+def main():
+    if ARGS.memory_child:
+        memory_child(ARGS.memory_child, ARGS.sizes[0], ARGS.seed)
+        return
+    sizes = ARGS.sizes or ([256, 512] if ARGS.backend == "numpy" else [512, 1024])
+    if ARGS.mode == "pass":
+        bench_pass(sizes, ARGS.backend)
+    else:
+        bench_stylize(sizes, ARGS.backend)
+
+
+if __name__ == "__main__":
+    main()

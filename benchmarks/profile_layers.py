@@ -1,0 +1,97 @@
+"""Per-layer profile of one VGG-19 pass: the project's kernels against PyTorch's, layer by layer.
+
+    python benchmarks/profile_layers.py --size 256 [--repeats 5] [--threads 2]
+
+For every convolution, ReLU and pooling up to conv5_1 it times the forward and the
+image-gradient backward of the project (minigrad.conv / layers / pool) and of
+PyTorch (torch.nn.functional and its autograd), best of --repeats, and prints
+milliseconds and the ratio. Use it to see where a pass spends its time before
+changing code; benchmarks/bench.py gives the whole-pass figures.
+"""
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+p.add_argument("--size", type=int, default=256)
+p.add_argument("--repeats", type=int, default=5)
+p.add_argument("--threads", type=int, default=os.cpu_count())
+ARGS = p.parse_args()
+os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = str(ARGS.threads)
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as tF  # noqa: E402
+
+from minigrad import conv, pool  # noqa: E402
+from minigrad.layers import relu_backward, relu_forward  # noqa: E402
+from vgg.model import LAYER_NAMES  # noqa: E402
+from vgg.weights import CONV_SHAPES, random_params  # noqa: E402
+
+torch.set_num_threads(ARGS.threads)
+
+
+def best(fn):
+    fn()
+    t = float("inf")
+    for _ in range(ARGS.repeats):
+        t0 = time.perf_counter()
+        fn()
+        t = min(t, time.perf_counter() - t0)
+    return t * 1e3
+
+
+def main():
+    params = random_params(0)
+    rng = np.random.default_rng(0)
+    side = ARGS.size
+    total = {"ours": 0.0, "torch": 0.0}
+    print(f"{'layer':12} {'op':5} {'ours ms':>8} {'torch ms':>8} {'ratio':>6}")
+    for name in LAYER_NAMES[:LAYER_NAMES.index("conv5_1") + 1]:
+        rows = []
+        if name.startswith("pool"):
+            C = x.shape[1]
+            x = rng.standard_normal((1, C, side, side)).astype(np.float32)
+            tx = torch.from_numpy(x)
+            out, cache = pool.maxpool_forward(x, 2, 2)
+            d = rng.standard_normal(out.shape).astype(np.float32)
+            tout, tidx = tF.max_pool2d_with_indices(tx, 2)
+            rows.append(("fwd", best(lambda: pool.maxpool_forward(x, 2, 2)),
+                         best(lambda: tF.max_pool2d_with_indices(tx, 2))))
+            td = torch.from_numpy(d)
+            rows.append(("bwd", best(lambda: pool.maxpool_backward(d, cache)),
+                         best(lambda: torch.ops.aten.max_pool2d_with_indices_backward(
+                             td, tx, [2, 2], [2, 2], [0, 0], [1, 1], False, tidx))))
+            side //= 2
+        else:
+            K, C = CONV_SHAPES[name][:2]
+            W, b = params[name]
+            x = rng.standard_normal((1, C, side, side)).astype(np.float32)
+            d = rng.standard_normal((1, K, side, side)).astype(np.float32)
+            tx, tW, tb, td = map(torch.from_numpy, (x, W, b, d))
+            out, cache = conv.conv2d_forward(x, W, b, 1, 1)
+            rows.append(("conv", best(lambda: conv.conv2d_forward(x, W, b, 1, 1)),
+                         best(lambda: tF.conv2d(tx, tW, tb, padding=1))))
+            rows.append(("dconv", best(lambda: conv.conv2d_backward(d, cache, need_dw=False)),
+                         best(lambda: torch.nn.grad.conv2d_input(tx.shape, tW, td, padding=1))))
+            y, mask = relu_forward(out)
+            ty = torch.from_numpy(out)
+            rows.append(("relu", best(lambda: relu_forward(out)), best(lambda: torch.relu(ty))))
+            tm = ty > 0
+            rows.append(("drelu", best(lambda: relu_backward(d, mask)),
+                         best(lambda: torch.ops.aten.threshold_backward(td, ty, 0))))
+            x = y
+        for op, a, t in rows:
+            total["ours"] += a
+            total["torch"] += t
+            print(f"{name:12} {op:5} {a:8.1f} {t:8.1f} {a / t:6.2f}", flush=True)
+    print(f"{'total':12} {'':5} {total['ours']:8.1f} {total['torch']:8.1f} "
+          f"{total['ours'] / total['torch']:6.2f}")
+
+
+if __name__ == "__main__":
+    main()

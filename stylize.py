@@ -1,0 +1,479 @@
+"""Paint a photo in the style of a painting: Gatys, Ecker and Bethge, CVPR 2016.
+
+    python stylize.py --content photo.jpg --style painting.jpg --output out.png
+    python stylize.py --mode content --content photo.jpg --content-layers conv2_2 -o rebuilt.png
+    python stylize.py --mode style --style painting.jpg --size 256 -o texture.png
+    python stylize.py --demo
+
+Reads top to bottom: check the options, load the network and the images,
+capture the targets (vgg/transfer.py), optimise `loss, grad = f(x)` with
+L-BFGS or Adam (minigrad/optim.py), deprocess, save. Nothing is ever lost:
+images are written to a temporary file and renamed, an existing file is not
+overwritten without --overwrite (an input image never), Ctrl-C saves the
+current image, and a NaN stops the run keeping the last good image.
+Every refusal is one message on stderr: exit 2 for bad arguments, 1 for a
+failed run, 130 for Ctrl-C.
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from minigrad.backend import (BACKENDS, BackendUnavailable, available_memory, backend_module,
+                              to_device, to_numpy)
+from minigrad.optim import LBFGS, Adam
+from vgg import images
+from vgg.images import ImageError
+from vgg.model import LAYER_NAMES, VGG19, min_input_size
+from vgg.transfer import CONTENT_LAYERS, STYLE_LAYERS, Objective, estimate_bytes, resize_array
+from vgg.weights import WeightsError
+
+DEFAULTS = dict(size=512, iters=500, content_weight=1e-2, style_weight=1.0, tv_weight=1e-4,
+                lr={"lbfgs": 1.0, "adam": 10.0}, history=100)
+
+
+class Refusal(Exception):
+    """A clear message for the user and the exit status to leave with."""
+
+    def __init__(self, message, status=2):
+        super().__init__(message)
+        self.status = status
+
+
+# ----------------------------------------------------------------------------- options
+
+def positive_int(text):
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text}")
+    return value
+
+
+def nonnegative_float(text):
+    value = float(text)
+    if not value >= 0 or math.isinf(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
+def positive_float(text):
+    value = nonnegative_float(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def layer_list(text):
+    layers = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in layers if name not in LAYER_NAMES]
+    if unknown or not layers:
+        raise argparse.ArgumentTypeError(
+            f"unknown layer name(s) {', '.join(unknown) or '(none given)'}; "
+            f"choose from {', '.join(LAYER_NAMES)}")
+    return layers
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):                       # one line, exit status 2
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser():
+    p = Parser(prog="stylize.py", description=__doc__.split("\n\n")[0],
+               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    g = p.add_argument_group("basic")
+    g.add_argument("--content", metavar="PATH", help="the photo (not needed with --mode style)")
+    g.add_argument("--style", metavar="PATH", nargs="+", help="one or more paintings "
+                   "(not needed with --mode content)")
+    g.add_argument("--output", "-o", metavar="PATH", help="where to write the result (.png, .jpg, ...)")
+    g.add_argument("--size", type=positive_int, default=DEFAULTS["size"],
+                   help="longest side of the result in pixels")
+    g.add_argument("--iters", type=positive_int, default=DEFAULTS["iters"],
+                   help="optimisation steps (per scale with --scales)")
+    g.add_argument("--content-weight", type=nonnegative_float, default=DEFAULTS["content_weight"],
+                   help="alpha of eq. 7")
+    g.add_argument("--style-weight", type=nonnegative_float, default=DEFAULTS["style_weight"],
+                   help="beta of eq. 7 (alpha/beta near 1e-2 balances the original VGG weights)")
+    g.add_argument("--tv-weight", type=nonnegative_float, default=DEFAULTS["tv_weight"],
+                   help="total-variation smoothing (0 = the paper)")
+    g.add_argument("--content-layers", type=layer_list, default=CONTENT_LAYERS,
+                   help="comma-separated, e.g. conv4_2")
+    g.add_argument("--style-layers", type=layer_list, default=STYLE_LAYERS,
+                   help="comma-separated, equal weights w_l")
+    g.add_argument("--pooling", choices=["max", "avg"], default="max",
+                   help="VGG's pooling (the paper found avg slightly more appealing)")
+    g.add_argument("--mode", choices=["transfer", "content", "style"], default="transfer",
+                   help="transfer: eq. 7; content: rebuild the photo from --content-layers "
+                        "alone (Fig. 1); style: synthesise the painting's texture alone")
+    g = p.add_argument_group("optimisation")
+    g.add_argument("--optimizer", choices=["lbfgs", "adam"], default="lbfgs")
+    g.add_argument("--lr", type=positive_float, default=None,
+                   help="step size (default: 1 for L-BFGS, 10 for Adam, in pixel units)")
+    g.add_argument("--history", type=positive_int, default=DEFAULTS["history"],
+                   help="L-BFGS memory (pairs of image-sized arrays)")
+    g.add_argument("--init", default="content", metavar="noise|content|style|PATH",
+                   help="starting image (the paper: noise); --mode content and style start from noise")
+    g.add_argument("--seed", type=int, default=0, help="seed of the noise (runs are reproducible)")
+    g = p.add_argument_group("style controls")
+    g.add_argument("--style-blend", type=nonnegative_float, nargs="+", metavar="W",
+                   help="one weight per --style image (normalised to sum to 1)")
+    g.add_argument("--style-scale", type=positive_float, default=1.0,
+                   help="size of the style images relative to --size (bigger = larger brush strokes)")
+    g.add_argument("--preserve-colors", action="store_true",
+                   help="luminance-only transfer: keep the photo's colours "
+                        "(Gatys et al., 'Preserving Color in Neural Artistic Style Transfer')")
+    g.add_argument("--scales", type=positive_int, default=1,
+                   help="coarse-to-fine: optimise at size/2^(N-1), upsample, ..., at --size")
+    g = p.add_argument_group("output")
+    g.add_argument("--save-every", type=positive_int, metavar="N",
+                   help="also save the image every N iterations, numbered, beside --output")
+    g.add_argument("--log", metavar="PATH", help="one JSON object per iteration: iter, loss, "
+                   "content, style, tv, seconds (since the start)")
+    g.add_argument("--quiet", action="store_true", help="no progress bar, only errors")
+    g.add_argument("--overwrite", action="store_true", help="allow replacing an existing output file")
+    g = p.add_argument_group("machine")
+    g.add_argument("--backend", choices=BACKENDS, default="numpy",
+                   help="numpy (CPU) or cupy (NVIDIA GPU)")
+    g.add_argument("--weights", metavar="PATH",
+                   help="VGG-19 weights: this project's .h5, or Keras' "
+                        "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5 "
+                        "(default: weights/vgg19.h5, fetched on first use)")
+    g.add_argument("--demo", action="store_true",
+                   help="a small, quick run on a photo matplotlib ships and a style painted here")
+    return p
+
+
+# ----------------------------------------------------------------------------- checks
+
+def check_arguments(args):
+    """Refuse what cannot work before anything is loaded or written."""
+    if args.mode != "style" and not args.content:
+        raise Refusal(f"--mode {args.mode} needs --content")
+    if args.mode != "content" and not args.style:
+        raise Refusal(f"--mode {args.mode} needs --style")
+    if not args.output:
+        raise Refusal("--output is required")
+    if args.style_blend and len(args.style_blend) != len(args.style or []):
+        raise Refusal(f"--style-blend has {len(args.style_blend)} weights for "
+                      f"{len(args.style or [])} style images")
+    if args.style_blend and sum(args.style_blend) == 0:
+        raise Refusal("--style-blend weights are all zero")
+    if args.init not in ("noise", "content", "style") and not Path(args.init).is_file():
+        raise Refusal(f"--init: {args.init}: no such image file (or use noise, content, style)")
+    if args.mode == "style" and args.init == "content":
+        args.init = "noise"
+    if args.mode == "content" and args.init in ("content", "style"):
+        args.init = "noise"
+    deepest = max(layers_used(args), key=LAYER_NAMES.index)
+    smallest = args.size // 2 ** (args.scales - 1)
+    if smallest < min_input_size(deepest):
+        raise Refusal(f"--size {args.size} with --scales {args.scales} is too small for "
+                      f"{deepest}: its smallest scale must be at least "
+                      f"{min_input_size(deepest)} pixels")
+    check_output(args)
+
+
+def layers_used(args):
+    return ((args.content_layers if args.mode != "style" else []) +
+            (args.style_layers if args.mode != "content" else []))
+
+
+def inputs_of(args):
+    paths = ([args.content] if args.content and args.mode != "style" else []) + \
+            (args.style if args.style and args.mode != "content" else [])
+    if args.init not in ("noise", "content", "style"):
+        paths.append(args.init)
+    return paths
+
+
+def check_output(args):
+    out = Path(args.output)
+    if out.suffix.lower() not in images.SAVE_FORMATS:
+        raise Refusal(f"--output {out}: unknown image extension; use one of "
+                      f"{', '.join(sorted(images.SAVE_FORMATS))}")
+    if not out.resolve().parent.is_dir():
+        raise Refusal(f"--output {out}: the folder {out.parent} does not exist")
+    if out.is_dir():
+        raise Refusal(f"--output {out} is a folder; give a file name")
+    for path in inputs_of(args):
+        if Path(path).exists() and out.exists() and os.path.samefile(path, out):
+            raise Refusal(f"--output {out} is one of the input images; choose another name")
+    planned = [out] + [numbered(out, i) for i in save_points(args)]
+    existing = [str(p) for p in planned if p.exists()]
+    if existing and not args.overwrite:
+        raise Refusal(f"{existing[0]} already exists; choose another --output or add --overwrite")
+    if args.log and Path(args.log).exists() and not args.overwrite:
+        raise Refusal(f"--log {args.log} already exists; choose another name or add --overwrite")
+
+
+def save_points(args):
+    total = args.iters * args.scales
+    return range(args.save_every, total, args.save_every) if args.save_every else []
+
+
+def numbered(out, i):
+    """out.png -> out-0050.png: the intermediate image after i iterations."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}-{i:04d}{out.suffix}")
+
+
+# ----------------------------------------------------------------------------- images
+
+def load_rgb(path):
+    try:
+        return images.open_image(path)
+    except ImageError as e:
+        raise Refusal(str(e))
+
+
+def canvas_shape(args, content_img, style_imgs, size):
+    """(H, W) of the result at a given longest side."""
+    base = content_img if content_img is not None else style_imgs[0]
+    w, h = images.resize_longest(base, size).size
+    return h, w
+
+
+def fit(img, shape, deepest):
+    """The image resized to `shape`, upscaled (with a warning) if too small for `deepest`."""
+    need = min_input_size(deepest)
+    h, w = shape
+    if min(h, w) < need:
+        factor = need / min(h, w)
+        h, w = max(need, round(h * factor)), max(need, round(w * factor))
+        warn(f"the image is too small for {deepest}; upscaled to {w}x{h}")
+    return images.resize_to(img, (h, w))
+
+
+def fit_longest(img, size, deepest):
+    """The image with its longest side at `size` (upscaled if too small for `deepest`)."""
+    w, h = images.resize_longest(img, size).size
+    return fit(img, (h, w), deepest)
+
+
+def luminance_only(img):
+    """The image's luminance Y (of YIQ) as a grey RGB image: the paper's luminance-only transfer."""
+    from PIL import Image
+    y = images.rgb_to_yiq(np.asarray(img, dtype=np.float32))[..., 0]
+    return Image.fromarray(np.clip(np.repeat(y[..., None], 3, axis=2), 0, 255).astype(np.uint8))
+
+
+def match_luminance(style_lum, content_lum):
+    """Shift and scale the style's luminance to the content's mean and spread (same paper)."""
+    from PIL import Image
+    s, c = np.asarray(style_lum, np.float32), np.asarray(content_lum, np.float32)
+    matched = (s - s.mean()) * (c.std() / max(s.std(), 1e-6)) + c.mean()
+    return Image.fromarray(np.clip(matched, 0, 255).astype(np.uint8))
+
+
+def warn(message):
+    print(f"stylize.py: warning: {message}", file=sys.stderr)
+
+
+# ----------------------------------------------------------------------------- the run
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        if args.demo:
+            configure_demo(args)
+        check_arguments(args)
+        return run(args)
+    except Refusal as e:
+        print(f"stylize.py: error: {e}", file=sys.stderr)
+        return e.status
+
+
+def configure_demo(args):
+    """The Quick start: a 256 px, 100-iteration run on files that need no download."""
+    from vgg.demo import demo_photo_path, render_style
+    args.content = args.content or demo_photo_path()
+    if not args.style:
+        style_path = unused_name(Path("demo-style.png"))
+        images.save_image(render_style(), style_path)
+        args.style = [str(style_path)]
+    args.output = args.output or str(unused_name(Path("demo-stylized.png")))
+    argv = sys.argv[1:]
+    if "--size" not in argv:
+        args.size = 256
+    if "--iters" not in argv:
+        args.iters = 100
+    print(f"demo: {args.content} in the style of {args.style[0]} "
+          f"(full quality: python stylize.py --content {args.content} --style {args.style[0]} "
+          f"--size 512 --iters 500 -o demo-512.png)", file=sys.stderr)
+
+
+def unused_name(path):
+    """path, or path-1, path-2, ... whichever does not exist yet."""
+    n, candidate = 0, path
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+    return candidate
+
+
+def run(args):
+    say = (lambda *a: None) if args.quiet else (lambda m: print(m, file=sys.stderr))
+    try:
+        xp = backend_module(args.backend)
+    except BackendUnavailable as e:
+        raise Refusal(str(e))
+    # Load the images, and the network (fetching its weights on first use).
+    content_img = load_rgb(args.content) if args.mode != "style" else None
+    style_imgs = [load_rgb(p) for p in args.style] if args.mode != "content" else []
+    init_img = load_rgb(args.init) if args.init not in ("noise", "content", "style") else None
+    if args.preserve_colors and content_img is not None:
+        original_content = content_img
+        content_img = luminance_only(content_img)
+        style_imgs = [match_luminance(luminance_only(s), content_img) for s in style_imgs]
+    try:
+        model = VGG19.load(args.weights, pooling=args.pooling).to(args.backend)
+    except WeightsError as e:
+        raise Refusal(str(e))
+    deepest = max(layers_used(args), key=LAYER_NAMES.index)
+    sizes = [max(1, args.size // 2 ** (args.scales - 1 - k)) for k in range(args.scales)]
+    shapes = [canvas_shape(args, content_img, style_imgs, s) for s in sizes]
+    check_memory(args, shapes[-1])
+    optimizer = args.optimizer
+    lr = args.lr or DEFAULTS["lr"][optimizer]
+    h, w = shapes[-1]
+    say(f"stylize: {args.mode} at {w}x{h}"
+        + (f" ({args.scales} scales: {', '.join(f'{b}x{a}' for a, b in shapes)})" if args.scales > 1 else "")
+        + f", backend {args.backend}, {optimizer} (lr {lr:g}"
+        + (f", history {args.history}" if optimizer == "lbfgs" else "") + f"), {args.iters} iterations"
+        + (" per scale" if args.scales > 1 else "")
+        + f", alpha {args.content_weight:g}, beta {args.style_weight:g}, tv {args.tv_weight:g}, "
+        f"pooling {args.pooling}, init {args.init}, seed {args.seed}")
+
+    log = open(args.log, "w") if args.log else None
+    state = {"it": 0, "x": None, "t0": time.perf_counter(), "terms": {}, "loss": float("nan")}
+    try:
+        for k, shape in enumerate(shapes):
+            content = (to_device(images.preprocess(fit(content_img, shape, deepest)), args.backend)
+                       if content_img is not None else None)
+            shape = content.shape[2:] if content is not None else fit_shape(shape, deepest)
+            style_size = max(1, round(max(shape) * args.style_scale))   # --style-scale
+            styles = [to_device(images.preprocess(fit_longest(s, style_size, deepest)), args.backend)
+                      for s in style_imgs]
+            objective = Objective(model, (1, 3) + tuple(shape), content, styles, args.style_blend,
+                                  args.content_layers, args.style_layers,
+                                  args.content_weight if args.mode != "style" else 0.0,
+                                  args.style_weight if args.mode != "content" else 0.0,
+                                  args.tv_weight)
+            if k == 0:
+                x = start_image(args, shape, content, styles, init_img, xp)
+            else:
+                x = resize_array(state["x"], shape)              # coarse-to-fine: upsample
+            state["x"] = x
+            optimise(args, objective, x, lr, state, log, say, k, len(shapes))
+    except KeyboardInterrupt:
+        path = save_result(args, state["x"], original_content if args.preserve_colors else None)
+        print(f"\nstylize.py: interrupted after {state['it']} iterations; "
+              f"the current image is saved in {path}", file=sys.stderr)
+        return 130
+    except NonFinite as e:
+        path = save_result(args, e.last_good, original_content if args.preserve_colors else None) \
+            if e.last_good is not None else None
+        print(f"stylize.py: error: {e}" + (f"; the last good image is saved in {path}" if path else ""),
+              file=sys.stderr)
+        return 1
+    finally:
+        if log:
+            log.close()
+    path = save_result(args, state["x"], original_content if args.preserve_colors else None)
+    seconds = time.perf_counter() - state["t0"]
+    t = state["terms"]
+    say(f"done: {state['it']} iterations in {seconds:.1f} s ({seconds / max(1, state['it']):.2f} s/it), "
+        f"final loss {state['loss']:.4g} (content {t.get('content', 0):.4g}, style {t.get('style', 0):.4g}, "
+        f"tv {t.get('tv', 0):.4g}) -> {path}")
+    return 0
+
+
+class NonFinite(Exception):
+    def __init__(self, message, last_good):
+        super().__init__(message)
+        self.last_good = last_good
+
+
+def optimise(args, objective, x, lr, state, log, say, scale, n_scales):
+    """The loop: loss, grad = f(x); step; report; save every N; stop on NaN."""
+    from tqdm import tqdm
+    opt = LBFGS(x, lr=lr, history=args.history) if args.optimizer == "lbfgs" else Adam(x, lr=lr)
+    desc = f"scale {scale + 1}/{n_scales}" if n_scales > 1 else "stylize"
+    bar = tqdm(total=args.iters, desc=desc, unit="it", disable=args.quiet, file=sys.stderr,
+               dynamic_ncols=True)
+    with bar:
+        for _ in range(args.iters):
+            before = opt.x
+            loss = opt.step(objective)                       # f at `before`, then x moves
+            if not math.isfinite(loss):
+                raise NonFinite(f"the loss became {loss} at iteration {state['it'] + 1} "
+                                "(try a smaller --lr or --style-weight)",
+                                state["x"] if state["it"] else None)
+            state["it"] += 1
+            state["x"], state["loss"], state["terms"] = opt.x, loss, objective.terms
+            t = objective.terms
+            bar.set_postfix_str(f"loss {loss:.3e} content {t['content']:.2e} "
+                                f"style {t['style']:.2e} tv {t['tv']:.2e}", refresh=False)
+            bar.update(1)
+            if log:
+                log.write(json.dumps({"iter": state["it"], "loss": loss, "content": t["content"],
+                                      "style": t["style"], "tv": t["tv"],
+                                      "seconds": round(time.perf_counter() - state["t0"], 4)}) + "\n")
+                log.flush()
+            if args.save_every and state["it"] % args.save_every == 0 \
+                    and state["it"] < args.iters * n_scales:
+                save_result(args, before, None, numbered(args.output, state["it"]))
+            del before
+
+
+def start_image(args, shape, content, styles, init_img, xp):
+    """The first x: white noise (the paper), the content or style image, or a given image."""
+    if args.init == "content":
+        return content.copy()
+    if args.init == "style":
+        return to_device(images.preprocess(images.resize_to(images.open_image(args.style[0]), shape)),
+                         args.backend)
+    if args.init == "noise":
+        rng = np.random.default_rng(args.seed)              # on the host: same noise on any backend
+        noise = rng.standard_normal((1, 3) + tuple(shape)).astype(np.float32) * 1.0
+        return to_device(noise, args.backend)
+    return to_device(images.preprocess(images.resize_to(init_img, shape)), args.backend)
+
+
+def fit_shape(shape, deepest):
+    need = min_input_size(deepest)
+    return tuple(max(need, s) for s in shape)
+
+
+def save_result(args, x, original_content, path=None):
+    """Write x (Caffe space) as an image, with the photo's colours if --preserve-colors."""
+    from PIL import Image
+    path = Path(path or args.output)
+    img = images.deprocess(x)
+    if original_content is not None:
+        colour = np.asarray(images.resize_to(original_content, img.size[::-1]), np.float32)
+        rgb = images.luminance_transfer(np.asarray(img, np.float32), colour)   # (H, W, 3)
+        img = Image.fromarray(np.round(rgb).astype(np.uint8))
+    images.save_image(img, path)
+    return path
+
+
+def check_memory(args, shape):
+    """Refuse a run that cannot fit, with the estimate and a size that would."""
+    taps = layers_used(args)
+    need = estimate_bytes((1, 3) + tuple(shape), taps, args.history, args.optimizer)
+    have = available_memory(args.backend)
+    if need > have:
+        smaller = int(args.size * math.sqrt(have / need) * 0.9) // 16 * 16
+        raise Refusal(f"a {shape[1]}x{shape[0]} run needs about {need / 2**30:.1f} GiB but only "
+                      f"{have / 2**30:.1f} GiB is free; try --size {max(16, smaller)}"
+                      + (" or a smaller --history" if args.optimizer == "lbfgs" else ""), status=1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""VGG-19 on minigrad against the same network written in plain torch.nn layers.
+
+Random weights in the project's h5 layout (no download): activations at the taps
+and the image gradient agree at an odd image size, for both poolings, for one
+deep tap and for several taps at once.
+"""
+import numpy as np
+import pytest
+
+from minigrad.backend import to_device, to_numpy
+from minigrad.gradcheck import relative_error
+from vgg.model import LAYER_NAMES, VGG19, min_input_size
+from vgg.weights import CONV_NAMES, random_params, write_h5
+
+from .conftest import record_error
+
+STYLE = ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]
+TAP_SETS = {"one deep tap": ["conv4_2"], "paper's taps": STYLE + ["conv4_2"],
+            "pool and conv": ["pool2", "conv3_3", "conv1_2"]}
+
+
+def torch_vgg19(params, pooling):
+    """The reference: torch.nn layers named like ours, in an nn.Sequential per name."""
+    torch = pytest.importorskip("torch", reason="PyTorch is the oracle; install the test extra")
+    nn = torch.nn
+    layers = []
+    for name in LAYER_NAMES:
+        if name.startswith("pool"):
+            layers.append((name, nn.MaxPool2d(2) if pooling == "max" else nn.AvgPool2d(2)))
+        else:
+            W, b = params[name]
+            conv = nn.Conv2d(W.shape[1], W.shape[0], 3, padding=1)
+            conv.weight.data, conv.bias.data = torch.tensor(W), torch.tensor(b)
+            layers.append((name, nn.Sequential(conv, nn.ReLU())))
+    return layers
+
+
+def torch_forward_backward(layers, x, taps, grads):
+    import torch
+    xt = torch.tensor(x, requires_grad=True)
+    h, feats = xt, {}
+    for name, layer in layers:
+        h = layer(h)
+        if name in taps:
+            feats[name] = h
+        if all(t in feats for t in taps):
+            break
+    total = sum((feats[t] * torch.tensor(grads[t])).sum() for t in grads)
+    total.backward()
+    return {k: v.detach().numpy() for k, v in feats.items()}, xt.grad.numpy()
+
+
+@pytest.fixture(scope="module")
+def weights_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("weights") / "vgg19-random.h5"
+    write_h5(random_params(seed=0), path)
+    return path
+
+
+@pytest.mark.parametrize("pooling", ["max", "avg"])
+@pytest.mark.parametrize("taps", list(TAP_SETS.values()), ids=list(TAP_SETS))
+def test_vgg_taps_and_image_gradient_match_torch(taps, pooling, weights_file, backend):
+    model = VGG19.load(weights_file, pooling=pooling)
+    params = {k: (to_numpy(W), to_numpy(b)) for k, (W, b) in model.params().items()}
+    rng = np.random.default_rng(1)
+    x = (rng.standard_normal((1, 3, 37, 45)) * 50).astype(np.float32)   # Caffe scale
+    feats = model.forward(to_device(x, backend), taps)
+    grads = {t: rng.standard_normal(feats[t].shape).astype(np.float32) for t in taps}
+    dx = model.backward({t: to_device(g, backend) for t, g in grads.items()})
+
+    ref_feats, ref_dx = torch_forward_backward(torch_vgg19(params, pooling), x, taps, grads)
+    assert sorted(feats) == sorted(taps)
+    worst = 0.0
+    for t in taps:
+        err = relative_error(feats[t], ref_feats[t])
+        assert err < 1e-4, f"{t}: activation differs from PyTorch by {err:.2e}"
+        worst = max(worst, err)
+    record_error("vgg activation", "float32", worst, f"{pooling} {taps}")
+    err = relative_error(dx, ref_dx)
+    record_error("vgg image gradient", "float32", err, f"{pooling} {taps}")
+    assert err < 1e-4, f"image gradient differs from PyTorch by {err:.2e}"
+
+
+def test_forward_runs_only_as_deep_as_the_deepest_tap(weights_file):
+    model = VGG19.load(weights_file)
+    model.forward(np.zeros((1, 3, 20, 20), np.float32), ["conv2_1", "conv1_1"])
+    assert model.depth == LAYER_NAMES.index("conv2_1") + 1
+    assert all(layer[0].cache is None for name, layer in model.blocks[model.depth:]
+               if not name.startswith("pool"))
+
+
+def test_backward_with_a_subset_of_taps_equals_zero_gradients_for_the_rest(weights_file):
+    model = VGG19.load(weights_file)
+    x = np.random.default_rng(2).standard_normal((1, 3, 24, 20)).astype(np.float32) * 50
+    feats = model.forward(x, ["conv1_1", "conv3_1"])
+    g = np.random.default_rng(3).standard_normal(feats["conv1_1"].shape).astype(np.float32)
+    only = model.backward({"conv1_1": g})
+    both = model.backward({"conv1_1": g, "conv3_1": np.zeros_like(feats["conv3_1"])})
+    assert relative_error(only, both) < 1e-6
+
+
+def test_params_have_the_paper_names_and_shapes(weights_file):
+    params = VGG19.load(weights_file).params()
+    assert list(params) == list(CONV_NAMES)
+    assert params["conv1_1"][0].shape == (64, 3, 3, 3)
+    assert params["conv5_4"][0].shape == (512, 512, 3, 3)
+
+
+def test_clear_errors_for_bad_taps_and_small_images(weights_file):
+    model = VGG19.load(weights_file)
+    with pytest.raises(ValueError, match="unknown layer name"):
+        model.forward(np.zeros((1, 3, 32, 32), np.float32), ["relu4_2"])
+    assert min_input_size("conv1_1") == 1 and min_input_size("conv5_1") == 16
+    with pytest.raises(ValueError, match="too small for conv5_1"):
+        model.forward(np.zeros((1, 3, 15, 40), np.float32), ["conv5_1"])
+    with pytest.raises(ValueError, match="unknown pooling"):
+        VGG19.load(weights_file, pooling="median")

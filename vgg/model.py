@@ -1,0 +1,109 @@
+"""VGG-19's convolutional part (Simonyan and Zisserman, 2015) on minigrad layers.
+
+The network of Gatys, Ecker and Bethge (CVPR 2016): the 16 convolutions (3x3,
+padding 1) with their ReLUs and the 5 pooling layers, no fully connected layers.
+Names as the paper writes them: `conv1_1` is the ReLU output of the first
+convolution (other tools call it relu1_1); `pool1` ... `pool5` the poolings.
+
+    model = VGG19.load(pooling="max")             # weights/vgg19.h5, fetched on first use
+    feats = model.forward(x, ["conv1_1", "conv4_2"])   # {tap name: activation}
+    dx = model.backward({"conv4_2": dL_dF, "conv1_1": dL_dG})   # dL/d(image)
+
+The network is frozen: no weight gradients are ever computed, and each layer
+keeps only what the image gradient needs (a ReLU mask, a pooling argmax).
+Input: a (1, 3, H, W) float32 image in the Caffe convention (vgg/images.py).
+"""
+from minigrad.backend import backend_module, move_like
+from minigrad.layers import AvgPool2d, Conv2d, MaxPool2d, ReLU, Sequential
+
+from .weights import CONV_NAMES, CONV_SHAPES, load_weights
+
+# conv1_1, conv1_2, pool1, conv2_1, ..., conv5_4, pool5: the order data flows.
+LAYER_NAMES = []
+for _block in range(1, 6):
+    LAYER_NAMES += [n for n in CONV_NAMES if n.startswith(f"conv{_block}_")] + [f"pool{_block}"]
+
+POOLINGS = ("max", "avg")
+
+
+def min_input_size(tap):
+    """Smallest image side that still leaves at least one pixel at `tap` (each pool halves)."""
+    pools_before = sum(1 for n in LAYER_NAMES[:LAYER_NAMES.index(tap) + 1] if n.startswith("pool"))
+    return 2 ** pools_before
+
+
+class VGG19:
+    def __init__(self, params, pooling="max"):
+        """params: {conv name: (W (out, in, 3, 3), b (out,))}, as vgg.weights.load_weights gives."""
+        if pooling not in POOLINGS:
+            raise ValueError(f"unknown pooling {pooling!r}: choose 'max' or 'avg'")
+        self.pooling = pooling
+        self.blocks = []                    # [(name, layer)] in the order data flows
+        for name in LAYER_NAMES:
+            if name.startswith("pool"):
+                layer = MaxPool2d(2) if pooling == "max" else AvgPool2d(2)
+            else:
+                out_ch, in_ch = CONV_SHAPES[name][:2]
+                conv = Conv2d(in_ch, out_ch, 3, padding=1, frozen=True)
+                conv.W, conv.b = params[name]
+                layer = Sequential(conv, ReLU())     # "conv1_1" is the ReLU's output
+            self.blocks.append((name, layer))
+        self.depth = 0                      # how many blocks the last forward ran
+
+    @classmethod
+    def load(cls, path=None, pooling="max"):
+        """The network with the weights at `path` (default: weights/vgg19.h5, fetched if missing)."""
+        return cls(load_weights(path), pooling)
+
+    def params(self):
+        """{conv name: (W, b)} as the layers hold them now (host or GPU arrays)."""
+        return {name: (layer[0].W, layer[0].b) for name, layer in self.blocks
+                if not name.startswith("pool")}
+
+    def to(self, backend):
+        """Move the weights to 'numpy' or 'cupy' now (they also follow the data by themselves)."""
+        like = backend_module(backend).zeros(1)
+        for name, layer in self.blocks:
+            if not name.startswith("pool"):
+                conv = layer[0]
+                conv.W, conv.b = move_like(conv.W, like), move_like(conv.b, like)
+        return self
+
+    def forward(self, x, taps):
+        """Run x up to the deepest of `taps`; return {tap: activation}."""
+        unknown = [t for t in taps if t not in LAYER_NAMES]
+        if unknown:
+            raise ValueError(f"unknown layer name(s) {', '.join(unknown)}; "
+                             f"VGG-19 has {', '.join(LAYER_NAMES)}")
+        self.depth = max(LAYER_NAMES.index(t) for t in taps) + 1
+        for tap in taps:
+            if min(x.shape[2:]) < min_input_size(tap):
+                raise ValueError(f"a {x.shape[2]}x{x.shape[3]} image is too small for {tap}: "
+                                 f"each side must be at least {min_input_size(tap)} pixels")
+        features = {}
+        for name, layer in self.blocks[:self.depth]:
+            x = layer.forward(x)                                      # (1, C, H, W) -> (1, C', H', W')
+            if name in taps:
+                features[name] = x
+        return features
+
+    def backward(self, grads):
+        """dL/d(image) from {tap: dL/d(activation)} for taps of the last forward.
+
+        Walk the layers top-down. The gradient that flows down is zero until the
+        deepest tap that has a loss; at each tap, that tap's own gradient joins
+        the flow (the total loss is a sum, so its gradients add); then each
+        layer's backward carries the sum one layer further down.
+        """
+        names = [name for name, _ in self.blocks[:self.depth]]
+        missing = [t for t in grads if t not in names]
+        if missing:
+            raise ValueError(f"no forward activation for {', '.join(missing)}: "
+                             "backward takes gradients only for taps of the last forward")
+        dx = None
+        for name, layer in reversed(self.blocks[:self.depth]):
+            if name in grads:
+                dx = grads[name] if dx is None else dx + grads[name]   # this tap's loss joins in
+            if dx is not None:
+                dx = layer.backward(dx)                               # one layer down
+        return dx

@@ -1,0 +1,129 @@
+"""The style-transfer objective of Gatys, Ecker and Bethge (CVPR 2016), eq. 7, and its gradient.
+
+    L(x) = alpha * L_content(x)  +  beta * L_style(x)  +  tv_weight * TV(x)
+
+L_content sums eq. 1 over the content layers (the paper: conv4_2); L_style is
+eq. 5, sum_l w_l E_l over the style layers (the paper: conv1_1 ... conv5_1,
+w_l = 1/5); TV is minigrad.losses.tv_loss, a smoothness term the paper does not
+use (0 reproduces the paper). `Objective.__call__` is the whole story of one
+iteration: features of x, each loss and its gradient, the gradients handed to
+VGG's backward, the image gradient returned. The targets (the content image's
+features P^l, the style images' Gram matrices A^l) are computed once.
+"""
+import numpy as np
+
+from minigrad import losses
+from minigrad.backend import get_array_module, to_numpy
+
+from .model import LAYER_NAMES, min_input_size
+
+CONTENT_LAYERS = ["conv4_2"]
+STYLE_LAYERS = ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]
+
+
+def style_targets(model, styles, blend, layers, canvas_pixels):
+    """{layer: A^l}, the blended Gram matrices of the style images (eq. 3).
+
+    A Gram matrix sums over pixels, so it grows with the image. A style image of
+    another size than the canvas would then ask for the wrong magnitude; each
+    A^l is rescaled by (pixels of the canvas at l) / (pixels of the style at l),
+    which changes nothing when the sizes agree. `blend` weights the style images
+    (normalised to sum to 1).
+    """
+    total = float(sum(blend))
+    targets = {}
+    for image, weight in zip(styles, blend):
+        feats = model.forward(image, layers)
+        for l in layers:
+            _, _, h, w = feats[l].shape
+            scale = canvas_pixels[l] / (h * w)
+            A = losses.gram_matrix(feats[l]) * (weight / total * scale)      # (N_l, N_l)
+            targets[l] = A if l not in targets else targets[l] + A
+    return targets
+
+
+def canvas_pixels(shape, layers):
+    """{layer: M_l}, the pixels at each layer for an image of the given shape (pools halve, floor)."""
+    _, _, H, W = shape
+    return {l: (H // min_input_size(l)) * (W // min_input_size(l)) for l in layers}
+
+
+class Objective:
+    """f(x) -> (L, dL/dx) for one canvas size; the loss terms of the last call in .terms."""
+
+    def __init__(self, model, shape, content=None, styles=(), blend=None,
+                 content_layers=CONTENT_LAYERS, style_layers=STYLE_LAYERS,
+                 alpha=1e-2, beta=1.0, tv_weight=0.0):
+        self.model = model
+        self.alpha, self.beta, self.tv_weight = alpha, beta, tv_weight
+        self.content_layers = list(content_layers) if content is not None else []
+        self.style_layers = list(style_layers) if styles else []
+        self.w = {l: 1.0 / len(self.style_layers) for l in self.style_layers}   # eq. 5: w_l = 1/L
+        self.taps = list(dict.fromkeys(self.content_layers + self.style_layers))
+        # The targets, computed once.
+        self.P = {}
+        if self.content_layers:
+            feats = model.forward(content, self.content_layers)
+            self.P = {l: feats[l].copy() for l in self.content_layers}       # P^l of eq. 1
+        self.A = {}
+        if self.style_layers:
+            blend = blend or [1.0] * len(styles)
+            pixels = canvas_pixels(shape, self.style_layers)
+            self.A = style_targets(model, styles, blend, self.style_layers, pixels)  # A^l of eq. 4
+        self.terms = {}
+
+    def __call__(self, x):
+        F = self.model.forward(x, self.taps)                  # 1. the features of the current image
+        grads, content, style = {}, 0.0, 0.0
+        for l in self.content_layers:                         # 2. each loss and its gradient
+            value, dF = losses.content_loss(F[l], self.P[l])  # eqs. 1-2
+            content += value
+            grads[l] = self.alpha * dF
+        for l in self.style_layers:
+            value, dF = losses.style_loss(F[l], self.A[l])    # eqs. 4-6
+            style += self.w[l] * value                        # eq. 5
+            g = (self.beta * self.w[l]) * dF
+            grads[l] = grads[l] + g if l in grads else g
+        dx = self.model.backward(grads)                       # 3. back through VGG to the pixels
+        tv, dtv = losses.tv_loss(x) if self.tv_weight else (0.0, None)
+        if self.tv_weight:
+            dx += self.tv_weight * dtv
+        total = self.alpha * content + self.beta * style + self.tv_weight * tv   # eq. 7 (+ TV)
+        self.terms = {"content": content, "style": style, "tv": tv}
+        return total, dx
+
+
+def resize_array(x, shape):
+    """Resize a (1, 3, H, W) image array to (1, 3, *shape) bicubically (for coarse-to-fine)."""
+    from PIL import Image
+    xp = get_array_module(x)
+    host = to_numpy(x)
+    channels = [np.asarray(Image.fromarray(c.astype(np.float32), mode="F")
+                           .resize((shape[1], shape[0]), Image.BICUBIC)) for c in host[0]]
+    return xp.asarray(np.stack(channels)[None].astype(x.dtype))       # (1, 3, H', W')
+
+
+def estimate_bytes(shape, taps, history, optimizer="lbfgs"):
+    """A conservative estimate of the memory a run needs, for refusing one that cannot fit.
+
+    Counted: the image-sized arrays of the optimiser (L-BFGS keeps 2 per history
+    pair), the kept ReLU masks and pooling argmaxes (a byte a pixel), the tapped
+    activations and content targets (float32), and the transient arrays of the
+    widest layer (a few activations and an im2col band), plus the weights.
+    """
+    _, _, H, W = shape
+    depth = max(LAYER_NAMES.index(t) for t in taps) + 1
+    kept, widest = 0, 0
+    h, w = H, W
+    channels = 3
+    for name in LAYER_NAMES[:depth]:
+        if name.startswith("pool"):
+            h, w = h // 2, w // 2
+        else:
+            channels = {"1": 64, "2": 128, "3": 256, "4": 512, "5": 512}[name[4]]
+        n = channels * h * w
+        kept += n + (8 * n if name in taps else 0)     # mask; a tap: activation + target
+        widest = max(widest, n)
+    image = 3 * H * W * 4
+    per_image = {"lbfgs": 2 * history + 4, "adam": 5}[optimizer]
+    return per_image * image + kept + 5 * widest * 4 + 80 * 2**20 + 16 * 2**20
