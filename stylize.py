@@ -350,7 +350,8 @@ def run(args):
         f"pooling {args.pooling}, init {args.init}, seed {args.seed}")
 
     log = open(args.log, "w") if args.log else None
-    state = {"it": 0, "x": None, "t0": time.perf_counter(), "terms": {}, "loss": float("nan")}
+    state = {"it": 0, "x": None, "good": None, "t0": time.perf_counter(), "terms": {},
+             "loss": float("nan")}
     try:
         for k, shape in enumerate(shapes):
             content = (to_device(images.preprocess(fit(content_img, shape, deepest)), args.backend)
@@ -369,7 +370,8 @@ def run(args):
             else:
                 x = resize_array(state["x"], shape)              # coarse-to-fine: upsample
             state["x"] = x
-            optimise(args, objective, x, lr, state, log, say, k, len(shapes))
+            with np.errstate(over="ignore", invalid="ignore"):   # a NaN is caught and reported
+                optimise(args, objective, x, lr, state, log, say, k, len(shapes))
     except KeyboardInterrupt:
         path = save_result(args, state["x"], original_content if args.preserve_colors else None)
         print(f"\nstylize.py: interrupted after {state['it']} iterations; "
@@ -412,9 +414,9 @@ def optimise(args, objective, x, lr, state, log, say, scale, n_scales):
             loss = opt.step(objective)                       # f at `before`, then x moves
             if not math.isfinite(loss):
                 raise NonFinite(f"the loss became {loss} at iteration {state['it'] + 1} "
-                                "(try a smaller --lr or --style-weight)",
-                                state["x"] if state["it"] else None)
+                                "(try a smaller --lr or --style-weight)", state["good"])
             state["it"] += 1
+            state["good"] = before                           # the last image with a finite loss
             state["x"], state["loss"], state["terms"] = opt.x, loss, objective.terms
             t = objective.terms
             bar.set_postfix_str(f"loss {loss:.3e} content {t['content']:.2e} "

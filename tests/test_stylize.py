@@ -1,0 +1,281 @@
+"""stylize.py end to end: the objective against PyTorch, real runs, the log, and every refusal.
+
+Most runs use random VGG weights written to a temporary .h5 (no download); the
+tests marked `network` use the real weights (fetched once into weights/).
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from minigrad.backend import to_device, to_numpy
+from minigrad.gradcheck import relative_error
+from vgg.model import VGG19
+from vgg.transfer import Objective
+from vgg.weights import random_params, write_h5
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "images"
+
+
+def run_stylize(*args, timeout=300):
+    return subprocess.run([sys.executable, str(ROOT / "stylize.py"), *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """Small test images and a random-weights file."""
+    d = tmp_path_factory.mktemp("stylize")
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (40, 52, 3), dtype=np.uint8)).save(d / "content.png")
+    Image.fromarray(rng.integers(0, 256, (36, 36, 3), dtype=np.uint8)).save(d / "style.jpg")
+    write_h5(random_params(seed=0), d / "random.h5")
+    return d
+
+
+def quick(files, *extra):
+    return ["--content", files / "content.png", "--style", files / "style.jpg",
+            "--weights", files / "random.h5", "--size", 32, "--iters", 3, "--quiet", *extra]
+
+
+# ----------------------------------------------------------------------------- the objective
+
+def test_whole_objective_gradient_matches_torch(files):
+    torch = pytest.importorskip("torch", reason="PyTorch is the oracle; install the test extra")
+    from .test_vgg import torch_vgg19
+    model = VGG19.load(files / "random.h5")
+    params = {k: (to_numpy(W), to_numpy(b)) for k, (W, b) in model.params().items()}
+    rng = np.random.default_rng(1)
+    content = (rng.standard_normal((1, 3, 34, 38)) * 40).astype(np.float32)
+    style = (rng.standard_normal((1, 3, 40, 32)) * 40).astype(np.float32)     # another size
+    x = (rng.standard_normal((1, 3, 34, 38)) * 40).astype(np.float32)
+    alpha, beta, tv = 1e-2, 1e3, 1e-3
+    objective = Objective(model, x.shape, content, [style], None, ["conv4_2", "conv2_2"],
+                          ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"], alpha, beta, tv)
+    loss, grad = objective(x)
+
+    layers = torch_vgg19(params, "max")
+
+    def feats(img):
+        out, h = {}, img
+        for name, layer in layers:
+            h = layer(h)
+            out[name] = h
+        return out
+
+    def gram(F):
+        Fm = F.reshape(F.shape[1], -1)
+        return Fm @ Fm.T
+
+    layers = [(n, l.double()) for n, l in layers]
+    with torch.no_grad():
+        P, S = feats(torch.tensor(content, dtype=torch.float64)), feats(torch.tensor(style, dtype=torch.float64))
+    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    F = feats(xt)
+    L_content = sum(0.5 * ((F[l] - P[l]) ** 2).sum() for l in ["conv4_2", "conv2_2"])
+    L_style = 0
+    for l in ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]:
+        _, N, h, w = F[l].shape
+        A = gram(S[l]) * (h * w) / (S[l].shape[2] * S[l].shape[3])   # style at another size
+        L_style = L_style + 0.2 * ((gram(F[l]) - A) ** 2).sum() / (4 * N ** 2 * (h * w) ** 2)
+    TV = ((xt[:, :, 1:] - xt[:, :, :-1]) ** 2).sum() + ((xt[..., 1:] - xt[..., :-1]) ** 2).sum()
+    total = alpha * L_content + beta * L_style + tv * TV
+    total.backward()
+    assert loss == pytest.approx(total.item(), rel=1e-4)
+    assert relative_error(grad, xt.grad.numpy()) < 1e-4
+
+
+# ----------------------------------------------------------------------------- runs
+
+def test_quick_run_writes_an_image_and_a_json_log(files, tmp_path):
+    out, log = tmp_path / "out.png", tmp_path / "log.jsonl"
+    r = run_stylize(*quick(files, "--output", out, "--log", log, "--iters", 4))
+    assert r.returncode == 0, r.stderr
+    assert Image.open(out).size == (32, 25)
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [r["iter"] for r in records] == [1, 2, 3, 4]
+    for rec in records:
+        assert set(rec) >= {"iter", "loss", "content", "style", "tv", "seconds"}
+        assert rec["loss"] == pytest.approx(1e-2 * rec["content"] + 1.0 * rec["style"] + 1e-4 * rec["tv"],
+                                            rel=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["content", "style"])
+def test_content_and_style_modes_need_only_their_image(files, tmp_path, mode):
+    out = tmp_path / f"{mode}.png"
+    image = ["--content", files / "content.png"] if mode == "content" else ["--style", files / "style.jpg"]
+    r = run_stylize("--mode", mode, *image, "--weights", files / "random.h5", "--size", 32,
+                    "--iters", 2, "--quiet", "-o", out)
+    assert r.returncode == 0, r.stderr
+    assert out.exists()
+
+
+def test_save_every_scales_blend_and_preserve_colors(files, tmp_path):
+    out = tmp_path / "many.png"
+    r = run_stylize("--content", files / "content.png", "--style", files / "style.jpg", files / "style.jpg",
+                    "--style-blend", 1, 3, "--weights", files / "random.h5", "--size", 64, "--scales", 2,
+                    "--iters", 2, "--save-every", 1, "--preserve-colors", "--optimizer", "adam",
+                    "--style-scale", 0.5, "--quiet", "-o", out)
+    assert r.returncode == 0, r.stderr
+    assert Image.open(out).size == (64, 49)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["many-0001.png", "many-0002.png",
+                                                         "many-0003.png", "many.png"]
+
+
+@pytest.mark.parametrize("mode", ["L", "P", "RGBA", "CMYK", "I;16"])
+def test_unusual_image_modes_are_converted(files, tmp_path, mode):
+    rng = np.random.default_rng(2)
+    img = Image.fromarray(rng.integers(0, 256, (30, 40, 3), dtype=np.uint8))
+    if mode == "I;16":
+        img = Image.fromarray(rng.integers(0, 65536, (30, 40), dtype=np.uint16))
+    else:
+        img = img.convert(mode)
+    path = tmp_path / ("in.tif" if mode == "CMYK" else "in.png")
+    img.save(path)
+    r = run_stylize("--content", path, "--style", path, "--weights", files / "random.h5",
+                    "--size", 32, "--iters", 2, "--quiet", "-o", tmp_path / "out.png")
+    assert r.returncode == 0, r.stderr
+
+
+def test_ctrl_c_saves_the_current_image(files, tmp_path):
+    out, log = tmp_path / "stopped.png", tmp_path / "log.jsonl"
+    cmd = [sys.executable, str(ROOT / "stylize.py"), *map(str, quick(files)), "--iters", "100000",
+           "-o", str(out), "--log", str(log)]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    deadline = time.time() + 120
+    while time.time() < deadline and (not log.exists() or log.read_text().count("\n") < 2):
+        time.sleep(0.1)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err
+    assert "interrupted" in err and str(out) in err
+    assert Image.open(out).size == (32, 25)
+
+
+def test_nan_stops_the_run_and_keeps_the_last_good_image(files, tmp_path):
+    out = tmp_path / "nan.png"
+    r = run_stylize(*quick(files, "--optimizer", "adam", "--lr", "1e38", "--iters", 5, "-o", out))
+    assert r.returncode == 1
+    assert "the loss became" in r.stderr and "last good image" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert out.exists()
+
+
+# ----------------------------------------------------------------------------- refusals
+
+def refusals(files, tmp):
+    (tmp / "text.jpg").write_text("not an image")
+    data = (files / "content.png").read_bytes()
+    (tmp / "cut.png").write_bytes(data[: len(data) // 2])
+    (tmp / "corrupt.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 100)
+    (tmp / "exists.png").write_bytes(b"")
+    c, s, w = files / "content.png", files / "style.jpg", files / "random.h5"
+    base = ["--weights", w, "--iters", 1, "--size", 32]
+    return {
+        "missing content": ["--content", tmp / "nope.jpg", "--style", s, *base],
+        "content is a directory": ["--content", tmp, "--style", s, *base],
+        "not an image": ["--content", tmp / "text.jpg", "--style", s, *base],
+        "truncated image": ["--content", tmp / "cut.png", "--style", s, *base],
+        "zero size": ["--content", c, "--style", s, "--weights", w, "--size", 0],
+        "negative iterations": ["--content", c, "--style", s, *base, "--iters", -3],
+        "negative weight": ["--content", c, "--style", s, *base, "--style-weight", -1],
+        "unknown layer": ["--content", c, "--style", s, *base, "--content-layers", "relu4_2"],
+        "unknown backend": ["--content", c, "--style", s, *base, "--backend", "tpu"],
+        "corrupt weights": ["--content", c, "--style", s, "--weights", tmp / "corrupt.h5",
+                            "--iters", 1, "--size", 32],
+        "too small for conv5_1": ["--content", c, "--style", s, *base, "--size", 8],
+        "blend count": ["--content", c, "--style", s, *base, "--style-blend", 1, 2],
+        "no style": ["--content", c, *base],
+        "output exists": ["--content", c, "--style", s, *base, "--output-exists"],
+        "output is the input": ["--content", c, "--style", s, *base, "--output-is-input"],
+        "unknown extension": ["--content", c, "--style", s, *base, "--output-ext"],
+    }
+
+
+@pytest.mark.parametrize("case", [
+    "missing content", "content is a directory", "not an image", "truncated image", "zero size",
+    "negative iterations", "negative weight", "unknown layer", "unknown backend", "corrupt weights",
+    "too small for conv5_1", "blend count", "no style", "output exists", "output is the input",
+    "unknown extension"])
+def test_refusals_are_one_clear_line_and_leave_no_output(files, tmp_path, case):
+    args = refusals(files, tmp_path)[case]
+    out = tmp_path / "out.png"
+    if "--output-exists" in args:
+        args, out = args[:-1], tmp_path / "exists.png"
+    elif "--output-is-input" in args:
+        args, out = args[:-1], files / "content.png"
+    elif "--output-ext" in args:
+        args, out = args[:-1], tmp_path / "out.xyz"
+    before = sorted(p.name for p in tmp_path.iterdir())
+    r = run_stylize(*args, "--quiet", "-o", out)
+    assert r.returncode == 2, (case, r.returncode, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "error" in lines[0], (case, r.stderr)
+    assert "Traceback" not in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == before, case
+
+
+def test_cupy_without_a_gpu_is_refused(files, tmp_path):
+    from minigrad.backend import gpu_available
+    if gpu_available():
+        pytest.skip("a GPU is present here")
+    r = run_stylize(*quick(files, "--backend", "cupy", "-o", tmp_path / "o.png"))
+    assert r.returncode == 2 and "cupy" in r.stderr.lower() and "Traceback" not in r.stderr
+    assert not (tmp_path / "o.png").exists()
+
+
+# ----------------------------------------------------------------------------- real weights
+
+@pytest.fixture(scope="module")
+def real_weights():
+    from vgg.weights import DEFAULT_PATH, DownloadError, load_weights
+    try:
+        load_weights()                       # fetches weights/vgg19.h5 once if missing
+    except DownloadError as e:
+        pytest.skip(f"cannot fetch the VGG-19 weights here: {e}")
+    return DEFAULT_PATH
+
+
+@pytest.mark.network
+def test_real_stylization_loss_falls(real_weights, tmp_path):
+    rng = np.random.default_rng(3)
+    photo = tmp_path / "photo.png"
+    yy, xx = np.mgrid[0:48, 0:64]
+    Image.fromarray(np.stack([xx * 4, yy * 5, (xx + yy) * 2], -1).astype(np.uint8)).save(photo)
+    style = tmp_path / "style.png"
+    Image.fromarray(rng.integers(0, 256, (48, 48, 3), dtype=np.uint8)).save(style)
+    out, log = tmp_path / "out.png", tmp_path / "log.jsonl"
+    r = run_stylize("--content", photo, "--style", style, "--size", 64, "--iters", 10,
+                    "--quiet", "-o", out, "--log", log)
+    assert r.returncode == 0, r.stderr
+    losses = [json.loads(line)["loss"] for line in log.read_text().splitlines()]
+    assert losses[-1] < 0.5 * losses[0]
+    pixels = np.asarray(Image.open(out), np.float32)
+    assert pixels.shape == (48, 64, 3) and pixels.std() > 5
+
+
+@pytest.mark.network
+def test_content_reconstruction_from_conv1_2_reaches_high_psnr(real_weights, tmp_path):
+    if SHARED.is_dir():
+        photo = SHARED / "tubingen.jpg"
+    else:
+        photo = tmp_path / "photo.png"
+        yy, xx = np.mgrid[0:48, 0:64]
+        Image.fromarray(np.stack([xx * 4, yy * 5, 255 - xx * 3], -1).astype(np.uint8)).save(photo)
+    out = tmp_path / "rebuilt.png"
+    r = run_stylize("--mode", "content", "--content", photo, "--content-layers", "conv1_2",
+                    "--size", 64, "--iters", 150, "--tv-weight", 0, "--quiet", "-o", out)
+    assert r.returncode == 0, r.stderr
+    from vgg.images import open_image, resize_longest
+    target = np.asarray(resize_longest(open_image(photo), 64), np.float64)
+    rebuilt = np.asarray(Image.open(out), np.float64)
+    psnr = 10 * np.log10(255 ** 2 / np.mean((target - rebuilt) ** 2))
+    assert psnr > 30, f"PSNR {psnr:.1f} dB"
