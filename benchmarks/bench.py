@@ -155,15 +155,19 @@ def setup(size, xp, device, seed):
     return model, net, depth, ours_in, torch_in
 
 
-def best_time(fn, repeats, sync):
-    fn()                                                              # warm-up (allocator, caches)
+def best_times(fns, repeats, sync):
+    """Best wall time of each function over `repeats` rounds, run in turn within each
+    round, so that both sides see the same background load on a shared machine."""
+    for fn in fns:
+        fn()                                                          # warm-up (allocator, caches)
     sync()
-    best = float("inf")
+    best = [float("inf")] * len(fns)
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        sync()
-        best = min(best, time.perf_counter() - t0)
+        for i, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            fn()
+            sync()
+            best[i] = min(best[i], time.perf_counter() - t0)
     return best
 
 
@@ -230,9 +234,12 @@ def bench_pass(sizes, backend):
         torch.backends.cuda.matmul.allow_tf32 = False
         if os.environ.get("CUPY_TF32", "0") != "0":
             sys.exit("set CUPY_TF32=0: the comparison is float32 on both sides")
-        sync_ours, sync_torch = synchronize, torch.cuda.synchronize
+        def sync():
+            synchronize()
+            torch.cuda.synchronize()
     else:
-        sync_ours = sync_torch = lambda: None
+        def sync():
+            pass
     print(describe_machine(backend))
     head = (f"{'size':>5} {'ours s':>8} {'torch s':>8} {'ratio':>6} {'ours GF/s':>9} "
             f"{'torch GF/s':>10} {'ours MB':>8} {'torch MB':>8} {'mem ratio':>9}")
@@ -241,8 +248,8 @@ def bench_pass(sizes, backend):
     for size in sizes:
         model, net, depth, ours_in, torch_in = setup(size, xp, device, ARGS.seed)
         check_same_gradient(model, net, depth, ours_in, torch_in)
-        t_ours = best_time(lambda: ours_pass(model, *ours_in), ARGS.repeats, sync_ours)
-        t_torch = best_time(lambda: torch_pass(net, *torch_in, depth), ARGS.repeats, sync_torch)
+        t_ours, t_torch = best_times([lambda: ours_pass(model, *ours_in),
+                                      lambda: torch_pass(net, *torch_in, depth)], ARGS.repeats, sync)
         gf = conv_gflop(size, depth)
         if ARGS.no_memory:
             m_ours = m_torch = float("nan")

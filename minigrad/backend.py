@@ -121,3 +121,12 @@ def synchronize(x=None):
     """Wait for queued GPU work (for honest timings); nothing to do on NumPy."""
     if _cupy is not None:
         _cupy.cuda.Stream.null.synchronize()
+
+
+def band_bytes(xp):
+    """Working-set size the convolutions aim for in one band of rows, per backend.
+
+    On a CPU a band should stay near the caches (a few MB); a GPU wants one launch
+    with as much work as memory allows, so its bands are much larger.
+    """
+    return 2 * 2**20 if xp is np else 512 * 2**20

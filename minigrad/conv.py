@@ -19,6 +19,7 @@ so its three local derivatives are
     db[k]          += dout[n, k, i, j]
 """
 from .backend import get_array_module
+from . import winograd
 
 
 def conv_output_size(H, W, KH, KW, stride, pad):
@@ -167,8 +168,28 @@ def _bands(OH, rows):
     return [(i0, min(OH, i0 + rows)) for i0 in range(0, OH, rows)]
 
 
+def uses_winograd(w, stride, pad):
+    """The fast path for VGG's layers: 3x3, stride 1, padding 1, and enough channels
+    (at least WINOGRAD_MIN_CHANNELS in and out) for the 16 matrix products to pay
+    for the tile transforms. Everything else goes through im2col bands."""
+    K, C, KH, KW = w.shape
+    return (KH, KW, stride, pad) == (3, 3, 1, 1) and min(C, K) >= WINOGRAD_MIN_CHANNELS
+
+
+WINOGRAD_MIN_CHANNELS = 16
+
+
 def conv2d_forward(x, w, b, stride=1, pad=0):
-    """Fast convolution, same result and signature as conv2d_forward_naive."""
+    """Fast convolution, same result and signature as conv2d_forward_naive.
+
+    The cache is (x, w, b, stride, pad, U): U (16, K, C) is the Winograd kernel
+    (minigrad/winograd.py) when that path ran, kept because the backward reuses
+    it; None after the im2col path.
+    """
+    if uses_winograd(w, stride, pad):
+        U = winograd.kernel_transform(w)                              # (16, K, C)
+        out = winograd.conv3x3(x, U, b)                               # (N, K, H, W)
+        return out, (x, w, b, stride, pad, U)
     xp = get_array_module(x)
     N, C, H, W = x.shape
     K, _, KH, KW = w.shape
@@ -182,35 +203,46 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
             cols = im2col(band, KH, KW, stride, i1 - i0, OW)              # (C*KH*KW, rows*OW)
             prod = (w_mat @ cols).reshape(K, i1 - i0, OW)                 # (K, rows, OW)
             xp.add(prod, b[:, None, None], out=out[n, :, i0:i1])
-    return out, (x, w, b, stride, pad)
+    return out, (x, w, b, stride, pad, None)
 
 
 def conv2d_backward(dout, cache, need_dw=True):
     """Fast backward: dx always; dw and db only if need_dw (else None, None).
 
-    Per band:  dcols = w_mat^T dout_band, col2im'd into dx;  dw += dout_band cols^T.
+    Winograd path: dx = flip(conv(flip(dout), w^T)) with the forward's U transposed
+    (see minigrad/winograd.py). im2col path, per band: dcols = w_mat^T dout_band,
+    col2im'd into dx. Weight gradient (both paths), per band: dw += dout_band cols^T.
     """
-    x, w, b, stride, pad = cache
+    x, w, b, stride, pad, U = cache
     xp = get_array_module(dout)
     N, C, H, W = x.shape
     K, _, KH, KW = w.shape
     _, _, OH, OW = dout.shape
     w_mat = w.reshape(K, C * KH * KW)                                 # (K, C*KH*KW)
-    dxpad = xp.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=dout.dtype)
-    dw = xp.zeros_like(w_mat) if need_dw else None
-    xpad = pad_hw(x, pad) if need_dw else None
-    for n in range(N):
-        for i0, i1 in _bands(OH, _rows_per_band(C, KH, KW, OW, dout.itemsize)):
-            d_band = dout[n, :, i0:i1].reshape(K, (i1 - i0) * OW)      # (K, rows*OW)
-            seen = slice(i0 * stride, (i1 - 1) * stride + KH)         # input rows of this band
-            dcols = w_mat.T @ d_band                                  # (C*KH*KW, rows*OW)
-            target = dxpad[n:n + 1, :, seen]                          # (1, C, rows seen, Wp)
-            col2im(dcols, target.shape, KH, KW, stride, i1 - i0, OW, out=target)
-            if need_dw:
-                cols = im2col(xpad[n:n + 1, :, seen], KH, KW, stride, i1 - i0, OW)
-                dw += d_band @ cols.T                                 # (K, C*KH*KW)
-    dx = dxpad[:, :, pad:pad + H, pad:pad + W]                        # (N, C, H, W)
+    bands = _bands(OH, _rows_per_band(C, KH, KW, OW, dout.itemsize))
+    if U is not None:
+        dx = xp.empty((N, C, H, W), dtype=dout.dtype)
+        winograd.conv3x3(dout[:, :, ::-1, ::-1], U.transpose(0, 2, 1), None,
+                         out=dx[:, :, ::-1, ::-1])                    # dx = flip(conv(flip(dout), w^T))
+    else:
+        dxpad = xp.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=dout.dtype)
+        for n in range(N):
+            for i0, i1 in bands:
+                d_band = dout[n, :, i0:i1].reshape(K, (i1 - i0) * OW)  # (K, rows*OW)
+                seen = slice(i0 * stride, (i1 - 1) * stride + KH)     # input rows of this band
+                dcols = w_mat.T @ d_band                              # (C*KH*KW, rows*OW)
+                target = dxpad[n:n + 1, :, seen]                      # (1, C, rows seen, Wp)
+                col2im(dcols, target.shape, KH, KW, stride, i1 - i0, OW, out=target)
+        dx = dxpad[:, :, pad:pad + H, pad:pad + W]                    # (N, C, H, W)
     if not need_dw:
         return dx, None, None
+    dw = xp.zeros_like(w_mat)
+    xpad = pad_hw(x, pad)
+    for n in range(N):
+        for i0, i1 in bands:
+            d_band = dout[n, :, i0:i1].reshape(K, (i1 - i0) * OW)      # (K, rows*OW)
+            seen = slice(i0 * stride, (i1 - 1) * stride + KH)
+            cols = im2col(xpad[n:n + 1, :, seen], KH, KW, stride, i1 - i0, OW)
+            dw += d_band @ cols.T                                     # (K, C*KH*KW)
     db = dout.sum(axis=(0, 2, 3))
     return dx, dw.reshape(w.shape), db

@@ -1,0 +1,217 @@
+"""Winograd's minimal filtering F(2x2, 3x3): a 3x3 convolution (stride 1, padding 1)
+with 2.25 times fewer multiplications than the direct sum.
+
+Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks" (CVPR 2016),
+eq. (7) / section 4.1. Cut the padded input into 4x4 tiles d that overlap by two
+(stride 2); each tile gives a 2x2 block of the output:
+
+    Y = A^T [ (G g G^T) * (B^T d B) ] A          (* elementwise, on 4x4 matrices)
+
+with the constant matrices B^T (4x4), G (4x3), A^T (2x4) below. Summed over the
+input channels c, for output channel k:
+
+    U[k, c] = G w[k, c] G^T           4x4, once per kernel      (kernel transform)
+    V[c, t] = B^T d[c, t] B           4x4, once per tile t      (data transform)
+    M[k, t] = sum_c U[k, c] * V[c, t] 4x4                       (16 matrix products)
+    Y[k, t] = A^T M[k, t] A           2x2                       (inverse transform)
+
+For each of the 16 positions (xi, nu) of the 4x4 matrices, M[xi nu] = U[xi nu] V[xi nu]
+is an ordinary (K, C) x (C, tiles) matrix product, so the whole convolution is a
+stack of 16 of them (one xp.matmul) between cheap adds: 16 multiplies per 2x2
+output block instead of 36. Shape letters as in conv.py, plus
+    TH, TW  tiles down and across (TH = ceil(OH / 2)),  T  tiles in a band.
+
+The image gradient needs no second algorithm: for stride 1 and padding 1,
+    dx = conv(dout, w^T flipped)    = flip( conv(flip(dout), w^T) )
+where w^T swaps the in/out channels (w^T[c, k] = w[k, c]) and flip turns an image
+by 180 degrees (a view in NumPy and CuPy, no copy). Hence the backward is the
+forward with U[xi nu] transposed -- the same U the forward already computed.
+"""
+import numpy as np
+
+from .backend import band_bytes, get_array_module
+
+BT = np.array([[1, 0, -1, 0],
+               [0, 1, 1, 0],
+               [0, -1, 1, 0],
+               [0, 1, 0, -1]], dtype=np.float64)                  # (4, 4)
+G = np.array([[1, 0, 0],
+              [0.5, 0.5, 0.5],
+              [0.5, -0.5, 0.5],
+              [0, 0, 1]], dtype=np.float64)                        # (4, 3)
+AT = np.array([[1, 1, 1, 0],
+               [0, 1, -1, -1]], dtype=np.float64)                  # (2, 4)
+
+
+def kernel_transform(w):
+    """w (K, C, 3, 3) -> U (16, K, C), U[4*xi + nu] = (G w G^T)[xi, nu].
+
+    G w G^T, entry (xi, nu), is sum_{p,q} G[xi, p] G[nu, q] w[p, q]: the Kronecker
+    product G (x) G (16 x 9) times the 9 kernel taps -- one matrix product for all K*C.
+    """
+    xp = get_array_module(w)
+    K, C = w.shape[:2]
+    GG = xp.asarray(np.kron(G, G), dtype=w.dtype)                    # (16, 9)
+    return (GG @ w.reshape(K * C, 9).T).reshape(16, K, C)           # (16, K, C)
+
+
+MIN_TILES = 512          # columns of each band's matrix products, at least
+
+
+def tiles(H, W):
+    """(TH, TW): 2x2 output blocks down and across an H x W output (stride 1, pad 1)."""
+    return (H + 1) // 2, (W + 1) // 2
+
+
+# --------------------------------------------------------------------------
+# Reference: the formula above, one tile at a time (vectorised over channels).
+# --------------------------------------------------------------------------
+
+def conv3x3_forward_naive(x, w, b):
+    """x (N, C, H, W), w (K, C, 3, 3), b (K,) -> (N, K, H, W): stride 1, padding 1."""
+    xp = get_array_module(x)
+    N, C, H, W = x.shape
+    K = w.shape[0]
+    TH, TW = tiles(H, W)
+    bt, at = xp.asarray(BT, dtype=x.dtype), xp.asarray(AT, dtype=x.dtype)
+    U = kernel_transform(w).reshape(4, 4, K, C)                       # (4, 4, K, C)
+    xpad = xp.zeros((N, C, 2 * TH + 2, 2 * TW + 2), dtype=x.dtype)   # pad 1, more if H, W odd
+    xpad[:, :, 1:H + 1, 1:W + 1] = x
+    out = xp.zeros((N, K, 2 * TH, 2 * TW), dtype=x.dtype)            # cropped to H x W at the end
+    for n in range(N):
+        for i in range(TH):
+            for j in range(TW):
+                d = xpad[n, :, 2 * i:2 * i + 4, 2 * j:2 * j + 4]      # (C, 4, 4)
+                V = bt @ d @ bt.T                                     # (C, 4, 4)  B^T d B
+                M = xp.einsum("xykc,cxy->kxy", U, V)                  # (K, 4, 4)  sum_c U * V
+                out[n, :, 2 * i:2 * i + 2, 2 * j:2 * j + 2] = at @ M @ at.T   # A^T M A
+    return out[:, :, :H, :W] + b[None, :, None, None]
+
+
+# --------------------------------------------------------------------------
+# Fast: all tiles of a band of tile rows at once, the channel sums as 16 GEMMs.
+# --------------------------------------------------------------------------
+
+def conv3x3(x, U, b=None, out=None):
+    """out (N, K, H, W) = x (N, C, H, W) convolved (3x3, stride 1, pad 1) with U (16, K, C).
+
+    U may be any view (the backward passes U transposed); `out` may be a view (the
+    backward passes a flipped one); b (K,) or None.
+    """
+    xp = get_array_module(x)
+    N, C, H, W = x.shape
+    K = U.shape[1]
+    TH, TW = tiles(H, W)
+    if out is None:
+        out = xp.empty((N, K, H, W), dtype=x.dtype)
+    # Tile rows per band: the larger of V (16, C, T) and M (16, K, T) near band_bytes,
+    # but at least MIN_TILES tiles, so that the matrix products stay efficient.
+    rows = max(band_bytes(xp) // (16 * max(C, K) * TW * x.itemsize), -(-MIN_TILES // TW))
+    rows = min(TH, rows)
+    work = Workspace(xp, x.dtype, C, K, rows, TW)                     # buffers reused by every band
+    for n in range(N):
+        xq = pad_split_columns(x[n], TH, TW)                         # (C, 2TH+2, 2, TW+1)
+        for t0 in range(0, TH, rows):
+            t1 = min(TH, t0 + rows)
+            V = data_transform(xq[:, 2 * t0:2 * t1 + 2], t1 - t0, TW, work)    # (16, C, T)
+            M = xp.matmul(U, V, out=work.take("M", (16, K, V.shape[2])))      # (16, K, T)
+            inverse_transform(M.reshape(4, 4, K, t1 - t0, TW), b,
+                              out[n, :, 2 * t0:2 * t1], work)                   # (K, <=2T rows, W)
+    return out
+
+
+class Workspace:
+    """Scratch arrays for one convolution, allocated once and cut to each band's size.
+
+    Fresh large arrays cost page faults on every band; reusing them keeps the band
+    loop to arithmetic. take(name, shape) returns a C-contiguous view of the first
+    prod(shape) elements of buffer `name`.
+    """
+
+    def __init__(self, xp, dtype, C, K, rows, TW):
+        T = rows * TW
+        sizes = {"V": 16 * C * T, "M": 16 * K * T, "R": 4 * C * rows * 2 * (TW + 1),
+                 "Q": 2 * 4 * K * T, "Y": K * T}
+        self.buffers = {name: xp.empty(size, dtype=dtype) for name, size in sizes.items()}
+
+    def take(self, name, shape):
+        size = 1
+        for s in shape:
+            size *= s
+        return self.buffers[name][:size].reshape(shape)
+
+
+def pad_split_columns(x, TH, TW):
+    """x (C, H, W) -> xq (C, 2TH+2, 2, TW+1), xq[c, h, s, j] = xpad[c, h, 2j + s].
+
+    xpad is x padded by one zero row/column on each side (one more at the bottom
+    or right when H or W is odd, to fill the last tile). Splitting the columns by
+    parity once, here, makes every later read of a tile column (2j + q) a
+    contiguous run instead of a stride-2 one -- NumPy's element-wise loops are
+    several times faster on contiguous data.
+    """
+    xp = get_array_module(x)
+    C, H, W = x.shape
+    xq = xp.zeros((C, 2 * TH + 2, 2, TW + 1), dtype=x.dtype)
+    # x column w is padded column w + 1: parity (w + 1) % 2, index (w + 1) // 2.
+    xq[:, 1:H + 1, 1, :(W + 1) // 2] = x[:, :, 0::2]                 # even w
+    xq[:, 1:H + 1, 0, 1:W // 2 + 1] = x[:, :, 1::2]                  # odd w
+    return xq
+
+
+def data_transform(band, nt, TW, work):
+    """band (C, 2*nt + 2, 2, TW+1) of xq -> V (16, C, nt*TW), V = B^T d B per tile.
+
+    Rows first: row a of tile i is band row 2i + a, so the four strided views
+    d_a = band[:, a::2] (C, nt, 2, TW+1) hold every tile's row a, and B^T's rows read
+        (B^T d)_0 = d_0 - d_2,  _1 = d_1 + d_2,  _2 = d_2 - d_1,  _3 = d_1 - d_3.
+    Then the same on columns 2j + q of each result -- parity q % 2, index j + q // 2 --
+    which gives (B^T d B).
+    """
+    xp = get_array_module(band)
+    C = band.shape[0]
+    d = [band[:, a:a + 2 * nt:2] for a in range(4)]                   # 4 x (C, nt, 2, TW+1)
+    rows = work.take("R", (4,) + d[0].shape)                          # 4 x (C, nt, 2, TW+1)  B^T d
+    xp.subtract(d[0], d[2], out=rows[0])
+    xp.add(d[1], d[2], out=rows[1])
+    xp.subtract(d[2], d[1], out=rows[2])
+    xp.subtract(d[1], d[3], out=rows[3])
+    V = work.take("V", (4, 4, C, nt, TW))
+    for xi, r in enumerate(rows):
+        c = [r[:, :, q % 2, q // 2:q // 2 + TW] for q in range(4)]    # 4 x (C, nt, TW): columns 2j + q
+        xp.subtract(c[0], c[2], out=V[xi, 0])                         # (B^T d B)[xi, 0]
+        xp.add(c[1], c[2], out=V[xi, 1])
+        xp.subtract(c[2], c[1], out=V[xi, 2])
+        xp.subtract(c[1], c[3], out=V[xi, 3])
+    return V.reshape(16, C, nt * TW)                                  # (16, C, T)
+
+
+def inverse_transform(M, b, out, work):
+    """M (4, 4, K, nt, TW) -> out (K, rows, W) = A^T M A per tile (+ b), cropped to out.
+
+    A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]: on rows, (A^T M)_0 = M_0 + M_1 + M_2 and
+    (A^T M)_1 = M_1 - M_2 - M_3; then the same on columns gives the 2x2 block
+    whose entry (p, q) lands on output pixel (2i + p, 2j + q).
+    """
+    xp = get_array_module(M)
+    rows = work.take("Q", (2,) + M.shape[1:])                         # 2 x (4, K, nt, TW)  A^T M
+    xp.add(M[0], M[1], out=rows[0])
+    rows[0] += M[2]
+    xp.subtract(M[1], M[2], out=rows[1])
+    rows[1] -= M[3]
+    y = work.take("Y", M.shape[2:])                                   # (K, nt, TW)
+    for p, r in enumerate(rows):
+        for q in range(2):
+            if q == 0:                                                # (A^T M A)[p, 0] = r_0 + r_1 + r_2
+                xp.add(r[0], r[1], out=y)
+                y += r[2]
+            else:                                                     # (A^T M A)[p, 1] = r_1 - r_2 - r_3
+                xp.subtract(r[1], r[2], out=y)
+                y -= r[3]
+            view = out[:, p::2, q::2]                                 # (K, <=nt, <=TW) pixels (2i+p, 2j+q)
+            ys = y[:, :view.shape[1], :view.shape[2]]                 # drop the rows/cols past H, W
+            if b is None:
+                view[...] = ys
+            else:
+                xp.add(ys, b[:, None, None], out=view)
+    return out
