@@ -134,6 +134,8 @@ def build_parser():
                    help="also save the image every N iterations, numbered, beside --output")
     g.add_argument("--log", metavar="PATH", help="one JSON object per iteration: iter, loss, "
                    "content, style, tv, seconds (since the start)")
+    g.add_argument("--plot", action="store_true",
+                   help="also save the loss curves (content, style, TV, total) as OUT-loss.png")
     g.add_argument("--quiet", action="store_true", help="no progress bar, only errors")
     g.add_argument("--overwrite", action="store_true", help="allow replacing an existing output file")
     g = p.add_argument_group("machine")
@@ -203,12 +205,19 @@ def check_output(args):
     for path in inputs_of(args):
         if Path(path).exists() and out.exists() and os.path.samefile(path, out):
             raise Refusal(f"--output {out} is one of the input images; choose another name")
-    planned = [out] + [numbered(out, i) for i in save_points(args)]
+    planned = [out] + [numbered(out, i) for i in save_points(args)] + \
+        ([plot_path(out)] if args.plot else [])
     existing = [str(p) for p in planned if p.exists()]
     if existing and not args.overwrite:
         raise Refusal(f"{existing[0]} already exists; choose another --output or add --overwrite")
     if args.log and Path(args.log).exists() and not args.overwrite:
         raise Refusal(f"--log {args.log} already exists; choose another name or add --overwrite")
+
+
+def plot_path(out):
+    """out.png -> out-loss.png: the loss curves of --plot."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}-loss.png")
 
 
 def save_points(args):
@@ -351,7 +360,7 @@ def run(args):
 
     log = open(args.log, "w") if args.log else None
     state = {"it": 0, "x": None, "good": None, "t0": time.perf_counter(), "terms": {},
-             "loss": float("nan")}
+             "loss": float("nan"), "history": []}
     try:
         for k, shape in enumerate(shapes):
             content = (to_device(images.preprocess(fit(content_img, shape, deepest)), args.backend)
@@ -387,6 +396,8 @@ def run(args):
         if log:
             log.close()
     path = save_result(args, state["x"], original_content if args.preserve_colors else None)
+    if args.plot:
+        say(f"loss curves -> {plot_losses(state['history'], args)}")
     seconds = time.perf_counter() - state["t0"]
     t = state["terms"]
     say(f"done: {state['it']} iterations in {seconds:.1f} s ({seconds / max(1, state['it']):.2f} s/it), "
@@ -419,6 +430,7 @@ def optimise(args, objective, x, lr, state, log, say, scale, n_scales):
             state["good"] = before                           # the last image with a finite loss
             state["x"], state["loss"], state["terms"] = opt.x, loss, objective.terms
             t = objective.terms
+            state["history"].append({"iter": state["it"], "loss": loss, **t})
             bar.set_postfix_str(f"loss {loss:.3e} content {t['content']:.2e} "
                                 f"style {t['style']:.2e} tv {t['tv']:.2e}", refresh=False)
             bar.update(1)
@@ -462,6 +474,37 @@ def save_result(args, x, original_content, path=None):
         rgb = images.luminance_transfer(np.asarray(img, np.float32), colour)   # (H, W, 3)
         img = Image.fromarray(np.round(rgb).astype(np.uint8))
     images.save_image(img, path)
+    return path
+
+
+def plot_losses(history, args):
+    """The weighted loss terms against the iteration, on a log scale, as OUT-loss.png."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    it = [h["iter"] for h in history]
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    for key, weight, label, look in [("content", args.content_weight, "alpha * content", "-"),
+                                     ("style", args.style_weight, "beta * style", "-"),
+                                     ("tv", args.tv_weight, "tv * TV", "-"),
+                                     ("loss", 1.0, "total", "k--")]:
+        values = [weight * h[key] for h in history]
+        if any(v > 0 for v in values):
+            ax.plot(it, values, look, label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("loss (eq. 7, weighted terms)")
+    ax.legend()
+    fig.tight_layout()
+    path = plot_path(args.output)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.png")
+    try:
+        fig.savefig(tmp)
+        os.replace(tmp, path)                                 # never a half-written file
+    finally:
+        plt.close(fig)
+        if tmp.exists():
+            tmp.unlink()
     return path
 
 

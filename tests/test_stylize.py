@@ -123,11 +123,12 @@ def test_save_every_scales_blend_and_preserve_colors(files, tmp_path):
     r = run_stylize("--content", files / "content.png", "--style", files / "style.jpg", files / "style.jpg",
                     "--style-blend", 1, 3, "--weights", files / "random.h5", "--size", 64, "--scales", 2,
                     "--iters", 2, "--save-every", 1, "--preserve-colors", "--optimizer", "adam",
-                    "--style-scale", 0.5, "--quiet", "-o", out)
+                    "--style-scale", 0.5, "--plot", "--quiet", "-o", out)
     assert r.returncode == 0, r.stderr
     assert Image.open(out).size == (64, 49)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["many-0001.png", "many-0002.png",
-                                                         "many-0003.png", "many.png"]
+                                                         "many-0003.png", "many-loss.png", "many.png"]
+    assert Image.open(tmp_path / "many-loss.png").size[0] > 100
 
 
 @pytest.mark.parametrize("mode", ["L", "P", "RGBA", "CMYK", "I;16"])
