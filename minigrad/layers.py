@@ -27,8 +27,8 @@ def relu_forward(x):
 
 def relu_backward(dout, mask):
     # dx = dout * 1[x > 0]; at x == 0 the derivative is taken as 0, as PyTorch does.
-    xp = get_array_module(dout)
-    return xp.where(mask, dout, 0).astype(dout.dtype, copy=False)
+    # (A product with the bool mask, not xp.where: one fast pass, several times quicker.)
+    return dout * mask
 
 
 # --------------------------------------------------------------------------

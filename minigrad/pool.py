@@ -96,8 +96,8 @@ def maxpool_forward(x, k, stride):
     argmax = xp.zeros((N, C, OH, OW), dtype=xp.uint8)                 # k*k < 256 positions
     for t, v in enumerate(views[1:], start=1):
         larger = v > out                                              # strict: the first max wins ties
-        xp.copyto(out, v, where=larger)
-        argmax[larger] = t
+        xp.maximum(out, v, out=out)
+        xp.copyto(argmax, t, where=larger)                            # argmax = t where v won
     return out, (x.shape, k, stride, argmax)
 
 
@@ -108,7 +108,10 @@ def maxpool_backward(dout, cache):
     _, _, OH, OW = dout.shape
     dx = xp.zeros(x_shape, dtype=dout.dtype)
     for t, view in enumerate(_window_views(dx, k, stride, OH, OW)):
-        view += xp.where(argmax == t, dout, 0)                        # dx = dout * 1[argmax = t]
+        if stride >= k:                                               # windows do not overlap:
+            xp.multiply(dout, argmax == t, out=view)                  # dx = dout * 1[argmax = t]
+        else:                                                         # they do: contributions add
+            view += dout * (argmax == t)
     return dx
 
 
