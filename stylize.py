@@ -328,7 +328,7 @@ def unused_name(path):
 def run(args):
     say = (lambda *a: None) if args.quiet else (lambda m: print(m, file=sys.stderr))
     try:
-        xp = backend_module(args.backend)
+        backend_module(args.backend)                         # CuPy and a GPU, if asked for
     except BackendUnavailable as e:
         raise Refusal(str(e))
     # Load the images, and the network (fetching its weights on first use).
@@ -375,7 +375,7 @@ def run(args):
                                   args.style_weight if args.mode != "content" else 0.0,
                                   args.tv_weight)
             if k == 0:
-                x = start_image(args, shape, content, styles, init_img, xp)
+                x = start_image(args, shape, content, style_imgs, init_img)
             else:
                 x = resize_array(state["x"], shape)              # coarse-to-fine: upsample
             state["x"] = x
@@ -445,13 +445,12 @@ def optimise(args, objective, x, lr, state, log, say, scale, n_scales):
             del before
 
 
-def start_image(args, shape, content, styles, init_img, xp):
+def start_image(args, shape, content, style_imgs, init_img):
     """The first x: white noise (the paper), the content or style image, or a given image."""
     if args.init == "content":
         return content.copy()
     if args.init == "style":
-        return to_device(images.preprocess(images.resize_to(images.open_image(args.style[0]), shape)),
-                         args.backend)
+        return to_device(images.preprocess(images.resize_to(style_imgs[0], shape)), args.backend)
     if args.init == "noise":
         rng = np.random.default_rng(args.seed)              # on the host: same noise on any backend
         noise = rng.standard_normal((1, 3) + tuple(shape)).astype(np.float32) * 1.0
