@@ -1,0 +1,260 @@
+"""Rebuild Figures 1 and 3 of Gatys, Ecker and Bethge (CVPR 2016) from your own images.
+
+    python figures.py --content photo.jpg --style painting.jpg --which fig1 --size 128 --iters 200
+    python figures.py --content photo.jpg --style painting.jpg --which fig3 --size 128 --iters 100
+
+Figure 1 asks what each layer of VGG-19 remembers of an image. Top row: start
+from white noise and match only the content features of ONE layer (eq. 1 at
+conv1_2, conv2_2, conv3_2, conv4_2, conv5_2): shallow layers give the photo back
+almost pixel for pixel, deep ones keep the arrangement and lose the detail. The
+PSNR of each against the photo is printed. Bottom row: match only the Gram
+matrices (eqs. 3-5) of a growing set of layers (conv1_1; conv1_1 and conv2_1;
+... up to conv5_1): a texture whose structures grow with the set.
+
+Figure 3 is the trade-off of eq. 7: rows use the style layers up to conv1_1,
+conv2_1, ..., conv5_1; columns put more and more weight on the content
+(alpha/beta = 1e-3 ... 1). Every cell starts from the same white noise.
+
+Each picture is one call of `reconstruct`: the objective of vgg/transfer.py
+optimised with minigrad's L-BFGS (the settings of `stylize.py --mode content`
+and `--mode style`: noise start, TV weight 0, lr 1, history 100). The figures
+are written as labelled PNGs (Pillow's default font); the source images are not
+copied into them.
+"""
+import argparse
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from minigrad.backend import BACKENDS, backend_module, to_device
+from minigrad.optim import LBFGS
+from vgg import images
+from vgg.model import VGG19
+from vgg.transfer import STYLE_LAYERS, Objective
+
+FIG1_CONTENT_LAYERS = ["conv1_2", "conv2_2", "conv3_2", "conv4_2", "conv5_2"]
+FIG1_STYLE_SETS = [STYLE_LAYERS[:k] for k in range(1, 6)]     # conv1_1; conv1_1, conv2_1; ...
+FIG3_STYLE_SETS = FIG1_STYLE_SETS
+FIG3_RATIOS = [1e-3, 1e-2, 1e-1, 1.0]                          # alpha / beta, with beta = 1
+
+
+# ----------------------------------------------------------------------------- one picture
+
+def white_noise(shape, seed):
+    """The paper's starting image: white noise, as stylize.py's --init noise (Caffe space, std 1)."""
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((1, 3) + tuple(shape)).astype(np.float32)   # (1, 3, H, W)
+
+
+def canvas(content, styles, size):
+    """(H, W) of the result: the content image's shape at longest side `size` (else the style's)."""
+    base = content if content is not None else styles[0]
+    w, h = images.resize_longest(base, size).size
+    return h, w
+
+
+def reconstruct(model, content, styles, content_layers, style_layers, alpha, beta,
+                iters, size, seed=0, backend="numpy"):
+    """Optimise white noise for `iters` L-BFGS steps of eq. 7; return (x, seconds).
+
+    content: a PIL RGB image or None; styles: a list of PIL RGB images (may be empty).
+    The canvas is the content image at longest side `size` (the style image's if
+    there is no content), even when only style layers are matched; each style
+    image is resized to the same longest side.
+    x is the result in Caffe space, (1, 3, H, W) float32, on the backend's device.
+    """
+    shape = canvas(content, styles, size)                                    # (H, W)
+    target = lambda img: to_device(images.preprocess(img), backend)
+    c = target(images.resize_to(content, shape)) if content_layers else None
+    s = [target(images.resize_longest(img, max(shape))) for img in styles] if style_layers else []
+    objective = Objective(model, (1, 3) + shape, c, s, None, content_layers, style_layers,
+                          alpha=alpha, beta=beta, tv_weight=0.0)
+    opt = LBFGS(to_device(white_noise(shape, seed), backend), lr=1.0, history=100)
+    t0 = time.perf_counter()
+    with np.errstate(over="ignore", invalid="ignore"):
+        for it in range(iters):
+            loss = opt.step(objective)                       # f at the old x, then x moves
+            if not math.isfinite(loss):
+                raise FloatingPointError(f"the loss became {loss} at iteration {it + 1}")
+    return opt.x, time.perf_counter() - t0
+
+
+def psnr(a, b):
+    """Peak signal-to-noise ratio in dB between two RGB images (PIL), peak 255."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    mse = float(((a - b) ** 2).mean())
+    return float("inf") if mse == 0 else 10.0 * math.log10(255.0 ** 2 / mse)
+
+
+# ----------------------------------------------------------------------------- a labelled grid
+# Layout (pixels): a title strip, a strip of column labels, then the rows, each a
+# row label on the left and tiles with an optional caption strip beneath them.
+
+GAP = 4            # between tiles and around the edge
+LABEL_W = 100      # row labels
+TITLE_H = 22       # the title
+HEADER_H = 18      # column labels
+CAPTION_H = 16     # a caption under each tile (when there are captions)
+FONT_SIZE = 12
+
+
+def grid_size(rows, cols, tile_w, tile_h, captions=False):
+    """(width, height) of the PNG that make_grid draws."""
+    width = LABEL_W + cols * tile_w + (cols + 1) * GAP
+    height = TITLE_H + HEADER_H + rows * (tile_h + (CAPTION_H if captions else 0)) + (rows + 1) * GAP
+    return width, height
+
+
+def _font():
+    try:
+        return ImageFont.load_default(size=FONT_SIZE)      # Pillow >= 10.1, scalable
+    except TypeError:
+        return ImageFont.load_default()                     # older Pillow: the bitmap font
+
+
+def make_grid(tiles, title, row_labels, col_labels=None, captions=None):
+    """tiles: rows of PIL images, all one size -> one labelled PIL image (white background).
+
+    row_labels: one string per row (may hold '\\n'); col_labels: one per column or None;
+    captions: rows of strings (one under each tile) or None.
+    """
+    rows, cols = len(tiles), len(tiles[0])
+    tw, th = tiles[0][0].size
+    cap = CAPTION_H if captions else 0
+    sheet = Image.new("RGB", grid_size(rows, cols, tw, th, bool(captions)), "white")
+    draw, font = ImageDraw.Draw(sheet), _font()
+    draw.text((GAP, 4), title, fill="black", font=font)
+    x0 = LABEL_W + GAP
+    for c, label in enumerate(col_labels or []):
+        draw.text((x0 + c * (tw + GAP), TITLE_H + 2), label, fill="black", font=font)
+    for r, row in enumerate(tiles):
+        y = TITLE_H + HEADER_H + GAP + r * (th + cap + GAP)
+        draw.multiline_text((GAP, y + 2), row_labels[r], fill="black", font=font, spacing=2)
+        for c, tile in enumerate(row):
+            x = x0 + c * (tw + GAP)
+            sheet.paste(tile, (x, y))
+            if captions:
+                draw.text((x, y + th + 1), captions[r][c], fill="black", font=font)
+    return sheet
+
+
+def set_label(layers):
+    """'conv1_1' or 'conv1_1 ..\\nconv3_1': the style layers a row uses."""
+    return layers[0] if len(layers) == 1 else f"{layers[0]} ..\n{layers[-1]}"
+
+
+# ----------------------------------------------------------------------------- the figures
+
+def figure1(model, content, style, args, say):
+    """Content reconstructions (with PSNR) above style reconstructions, as one PNG."""
+    shape = canvas(content, [style], args.size)
+    reference = images.resize_to(content, shape)             # what PSNR compares against
+    top, top_captions = [], []
+    for layer in FIG1_CONTENT_LAYERS:                        # alpha 1, beta 0: --mode content
+        x, seconds = reconstruct(model, content, [], [layer], [], 1.0, 0.0,
+                                 args.iters, args.size, args.seed, args.backend)
+        img = images.deprocess(x)
+        db = psnr(img, reference)
+        say(f"fig1 content {layer}: PSNR {db:.1f} dB  ({args.iters} iterations, {seconds:.1f} s, "
+            f"{seconds / args.iters:.2f} s/it)")
+        top.append(img)
+        top_captions.append(f"{layer}  {db:.1f} dB")
+    bottom, bottom_captions = [], []
+    for layers in FIG1_STYLE_SETS:                           # alpha 0, beta 1: --mode style
+        x, seconds = reconstruct(model, content, [style], [], layers, 0.0, 1.0,
+                                 args.iters, args.size, args.seed, args.backend)
+        say(f"fig1 style {layers[0]}..{layers[-1]}: {args.iters} iterations, {seconds:.1f} s "
+            f"({seconds / args.iters:.2f} s/it)")
+        bottom.append(images.deprocess(x))
+        bottom_captions.append(layers[-1] if len(layers) == 1 else f"..{layers[-1]}")
+    return make_grid([top, bottom],
+                     f"Figure 1: reconstructions from white noise, {args.iters} L-BFGS iterations",
+                     ["content\n(one layer)", "style\n(layers up to)"],
+                     captions=[top_captions, bottom_captions])
+
+
+def figure3(model, content, style, args, say):
+    """Rows: style layers up to conv1_1 ... conv5_1; columns: alpha/beta; content at conv4_2."""
+    tiles = []
+    for layers in FIG3_STYLE_SETS:
+        row = []
+        for ratio in args.ratios:
+            x, seconds = reconstruct(model, content, [style], ["conv4_2"], layers, ratio, 1.0,
+                                     args.iters, args.size, args.seed, args.backend)
+            say(f"fig3 style {layers[0]}..{layers[-1]}, alpha/beta {ratio:g}: {args.iters} "
+                f"iterations, {seconds:.1f} s ({seconds / args.iters:.2f} s/it)")
+            row.append(images.deprocess(x))
+        tiles.append(row)
+    return make_grid(tiles, f"Figure 3: content conv4_2, {args.iters} L-BFGS iterations from noise",
+                     [set_label(layers) for layers in FIG3_STYLE_SETS],
+                     [f"alpha/beta {r:g}" for r in args.ratios])
+
+
+# ----------------------------------------------------------------------------- the command
+
+def ratio_list(text):
+    values = [float(v) for v in text.split(",") if v.strip()]
+    if not values or any(not v > 0 for v in values):
+        raise argparse.ArgumentTypeError(f"want positive numbers separated by commas, got {text!r}")
+    return values
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog="figures.py", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    g = p.add_argument_group("images")
+    g.add_argument("--content", required=True, metavar="PATH", help="the photo")
+    g.add_argument("--style", required=True, metavar="PATH", help="the painting")
+    g.add_argument("--out-dir", default="figures", metavar="DIR",
+                   help="where figure1.png and figure3.png go (created if missing)")
+    g.add_argument("--overwrite", action="store_true", help="replace existing figure files")
+    g = p.add_argument_group("what to compute")
+    g.add_argument("--which", choices=["fig1", "fig3", "all"], default="all")
+    g.add_argument("--size", type=int, default=128, help="longest side of each picture in pixels")
+    g.add_argument("--iters", type=int, default=200, help="L-BFGS iterations per picture")
+    g.add_argument("--seed", type=int, default=0, help="seed of the white noise")
+    g.add_argument("--ratios", type=ratio_list, default=FIG3_RATIOS, metavar="R,R,...",
+                   help="Figure 3's columns: alpha/beta values (beta = 1)")
+    g = p.add_argument_group("machine")
+    g.add_argument("--weights", metavar="PATH", help="VGG-19 weights (default: weights/vgg19.h5)")
+    g.add_argument("--pooling", choices=["max", "avg"], default="max")
+    g.add_argument("--backend", choices=BACKENDS, default="numpy")
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    say = lambda message: print(message, flush=True)
+    out_dir = Path(args.out_dir)
+    wanted = {"fig1": ["figure1"], "fig3": ["figure3"], "all": ["figure1", "figure3"]}[args.which]
+    paths = {name: out_dir / f"{name}.png" for name in wanted}
+    existing = [str(p) for p in paths.values() if p.exists()]
+    if existing and not args.overwrite:
+        print(f"figures.py: error: {existing[0]} already exists (add --overwrite)", file=sys.stderr)
+        return 2
+    if args.iters < 1:
+        print("figures.py: error: --iters must be at least 1", file=sys.stderr)
+        return 2
+    if args.size < 16:
+        print("figures.py: error: --size must be at least 16 (conv5_x sees 1/16 of each side)",
+              file=sys.stderr)
+        return 2
+    backend_module(args.backend)                              # a clear error if CuPy cannot run
+    content, style = images.open_image(args.content), images.open_image(args.style)
+    model = VGG19.load(args.weights, pooling=args.pooling).to(args.backend)
+    os.makedirs(out_dir, exist_ok=True)
+    t0 = time.perf_counter()
+    for name, make in (("figure1", figure1), ("figure3", figure3)):
+        if name in paths:
+            images.save_image(make(model, content, style, args, say), paths[name])
+            say(f"wrote {paths[name]}  ({time.perf_counter() - t0:.0f} s so far)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
