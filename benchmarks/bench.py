@@ -55,9 +55,12 @@ def parse_args(argv=None):
 
 
 ARGS = parse_args()
-# BLAS reads its thread count when NumPy is first imported: set it before that.
-for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[var] = str(ARGS.threads)
+# The project spreads each convolution's bands over --threads threads of its own
+# (minigrad.backend.host_threads), each calling a one-thread BLAS; PyTorch gets the
+# same number of threads. BLAS reads its thread count when NumPy is first imported.
+os.environ["MINIGRAD_THREADS"] = str(ARGS.threads)
+for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[var] = "1"
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -298,16 +301,17 @@ def describe_machine(backend):
 
 
 def blas_threads():
-    """How many threads NumPy's BLAS will use, checked with threadpoolctl where installed."""
+    """The project's threads, and NumPy's BLAS threads (checked with threadpoolctl if installed)."""
+    text = f"{ARGS.threads} minigrad threads x "
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
-        return f"BLAS threads set to {ARGS.threads} via OPENBLAS_NUM_THREADS; threadpoolctl absent"
+        return text + "1 BLAS thread (OPENBLAS_NUM_THREADS=1; threadpoolctl absent to check)"
     info = [i for i in threadpool_info() if i["user_api"] == "blas"]
-    counts = {i["num_threads"] for i in info}
-    if counts != {ARGS.threads}:
-        print(f"warning: BLAS uses {counts} threads, PyTorch {ARGS.threads}", file=sys.stderr)
-    return ", ".join(f"{i['internal_api']} {i['num_threads']} threads" for i in info)
+    if {i["num_threads"] for i in info} != {1}:
+        print(f"warning: NumPy's BLAS runs {[i['num_threads'] for i in info]} threads, not 1",
+              file=sys.stderr)
+    return text + ", ".join(f"{i['internal_api']} {i['num_threads']} thread(s)" for i in info)
 
 
 def main():

@@ -21,7 +21,8 @@ p.add_argument("--size", type=int, default=256)
 p.add_argument("--repeats", type=int, default=5)
 p.add_argument("--threads", type=int, default=os.cpu_count())
 ARGS = p.parse_args()
-os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = str(ARGS.threads)
+os.environ["MINIGRAD_THREADS"] = str(ARGS.threads)        # as in bench.py: our threads,
+os.environ["OPENBLAS_NUM_THREADS"] = "1"                   # each with a one-thread BLAS
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402

@@ -11,6 +11,8 @@ that might live on the GPU. The array module follows the data, as in DeZero's
 
 CuPy is imported lazily, so `import minigrad` never needs a GPU.
 """
+import os
+
 import numpy as np
 
 BACKENDS = ("numpy", "cupy")
@@ -130,3 +132,16 @@ def band_bytes(xp):
     with as much work as memory allows, so its bands are much larger.
     """
     return 2 * 2**20 if xp is np else 512 * 2**20
+
+
+def host_threads(xp):
+    """Threads the convolutions spread their bands over: MINIGRAD_THREADS (default 1) on
+    NumPy, 1 on CuPy (the GPU runs one band's kernels in parallel by itself).
+
+    With MINIGRAD_THREADS=n, also give the BLAS one thread (OPENBLAS_NUM_THREADS=1):
+    each of the n threads then runs whole bands -- tile transforms and matrix products --
+    on its own core, instead of every matrix product being split and re-joined.
+    """
+    if xp is not np:
+        return 1
+    return max(1, int(os.environ.get("MINIGRAD_THREADS", "1")))

@@ -27,9 +27,11 @@ where w^T swaps the in/out channels (w^T[c, k] = w[k, c]) and flip turns an imag
 by 180 degrees (a view in NumPy and CuPy, no copy). Hence the backward is the
 forward with U[xi nu] transposed -- the same U the forward already computed.
 """
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
-from .backend import band_bytes, get_array_module
+from .backend import band_bytes, get_array_module, host_threads
 
 BT = np.array([[1, 0, -1, 0],
                [0, 1, 1, 0],
@@ -105,18 +107,27 @@ def conv3x3(x, U, b=None, out=None):
     if out is None:
         out = xp.empty((N, K, H, W), dtype=x.dtype)
     # Tile rows per band: the larger of V (16, C, T) and M (16, K, T) near band_bytes,
-    # but at least MIN_TILES tiles, so that the matrix products stay efficient.
+    # but at least MIN_TILES tiles, so that the matrix products stay efficient,
+    # and at least one band per thread.
+    threads = host_threads(xp)
     rows = max(band_bytes(xp) // (16 * max(C, K) * TW * x.itemsize), -(-MIN_TILES // TW))
-    rows = min(TH, rows)
-    work = Workspace(xp, x.dtype, C, K, rows, TW)                     # buffers reused by every band
-    for n in range(N):
-        xq = pad_split_columns(x[n], TH, TW)                         # (C, 2TH+2, 2, TW+1)
-        for t0 in range(0, TH, rows):
-            t1 = min(TH, t0 + rows)
-            V = data_transform(xq[:, 2 * t0:2 * t1 + 2], t1 - t0, TW, work)    # (16, C, T)
-            M = xp.matmul(U, V, out=work.take("M", (16, K, V.shape[2])))      # (16, K, T)
+    rows = max(1, min(rows, -(-TH // threads)))
+    bands = [(n, t0, min(TH, t0 + rows)) for n in range(N) for t0 in range(0, TH, rows)]
+    xq = [pad_split_columns(x[n], TH, TW) for n in range(N)]         # N x (C, 2TH+2, 2, TW+1)
+
+    def run(my_bands):
+        work = Workspace(xp, x.dtype, C, K, rows, TW)                 # buffers reused by every band
+        for n, t0, t1 in my_bands:
+            V = data_transform(xq[n][:, 2 * t0:2 * t1 + 2], t1 - t0, TW, work)  # (16, C, T)
+            M = xp.matmul(U, V, out=work.take("M", (16, K, V.shape[2])))       # (16, K, T)
             inverse_transform(M.reshape(4, 4, K, t1 - t0, TW), b,
-                              out[n, :, 2 * t0:2 * t1], work)                   # (K, <=2T rows, W)
+                              out[n, :, 2 * t0:2 * t1], work)                    # (K, <=2T rows, W)
+
+    if threads == 1:
+        run(bands)
+    else:                                      # bands are independent: deal them out like cards
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(run, [bands[i::threads] for i in range(threads)]))
     return out
 
 

@@ -26,10 +26,12 @@ def inputs(N, C, H, W, K, dtype, to_backend, seed=0):
     return [to_backend(a.astype(dtype)) for a in (x, w, b, dout)]
 
 
-@pytest.fixture(params=["one-band", "row-per-band"])
+@pytest.fixture(params=["one-band", "row-per-band", "row-per-band-3-threads"])
 def band(request, monkeypatch):
-    """Whole image in one band, or every tile row a band of its own."""
-    if request.param == "row-per-band":
+    """Whole image in one band, or every tile row a band of its own (bands dealt to 3 threads)."""
+    if request.param.endswith("threads"):
+        monkeypatch.setenv("MINIGRAD_THREADS", "3")
+    if request.param.startswith("row-per-band"):
         monkeypatch.setattr(winograd, "band_bytes", lambda xp: 1)
         monkeypatch.setattr(winograd, "MIN_TILES", 1)
     else:
@@ -79,5 +81,7 @@ def test_vgg_shapes_take_the_winograd_path():
     assert not conv.uses_winograd(w, 2, 1) and not conv.uses_winograd(w, 1, 0)
 
 
-def test_band_size_is_a_backend_decision():
+def test_band_size_and_threads_are_backend_decisions(monkeypatch):
     assert backend_mod.band_bytes(np) > 0
+    monkeypatch.setenv("MINIGRAD_THREADS", "2")
+    assert backend_mod.host_threads(np) == 2
