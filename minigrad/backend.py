@@ -131,7 +131,7 @@ def band_bytes(xp):
     On a CPU a band should stay near the caches (a few MB); a GPU wants one launch
     with as much work as memory allows, so its bands are much larger.
     """
-    return 2 * 2**20 if xp is np else 512 * 2**20
+    return 1 * 2**20 if xp is np else 512 * 2**20
 
 
 def host_threads(xp):

@@ -57,7 +57,7 @@ def kernel_transform(w):
     return (GG @ w.reshape(K * C, 9).T).reshape(16, K, C)           # (16, K, C)
 
 
-MIN_TILES = 512          # columns of each band's matrix products, at least
+MIN_TILES = 256          # columns of each band's matrix products, at least
 
 
 def tiles(H, W):
@@ -113,12 +113,13 @@ def conv3x3(x, U, b=None, out=None):
     rows = max(band_bytes(xp) // (16 * max(C, K) * TW * x.itemsize), -(-MIN_TILES // TW))
     rows = max(1, min(rows, -(-TH // threads)))
     bands = [(n, t0, min(TH, t0 + rows)) for n in range(N) for t0 in range(0, TH, rows)]
-    xq = [pad_split_columns(x[n], TH, TW) for n in range(N)]         # N x (C, 2TH+2, 2, TW+1)
 
     def run(my_bands):
         work = Workspace(xp, x.dtype, C, K, rows, TW)                 # buffers reused by every band
         for n, t0, t1 in my_bands:
-            V = data_transform(xq[n][:, 2 * t0:2 * t1 + 2], t1 - t0, TW, work)  # (16, C, T)
+            xq = work.take("X", (C, 2 * (t1 - t0) + 2, 2, TW + 1))
+            pad_split_columns(x[n], 2 * t0, 2 * t1 + 2, out=xq)       # padded rows 2t0 .. 2t1+1
+            V = data_transform(xq, t1 - t0, TW, work)                 # (16, C, T)
             M = xp.matmul(U, V, out=work.take("M", (16, K, V.shape[2])))       # (16, K, T)
             inverse_transform(M.reshape(4, 4, K, t1 - t0, TW), b,
                               out[n, :, 2 * t0:2 * t1], work)                    # (K, <=2T rows, W)
@@ -141,8 +142,8 @@ class Workspace:
 
     def __init__(self, xp, dtype, C, K, rows, TW):
         T = rows * TW
-        sizes = {"V": 16 * C * T, "M": 16 * K * T, "R": 4 * C * rows * 2 * (TW + 1),
-                 "Q": 2 * 4 * K * T, "Y": K * T}
+        sizes = {"X": C * (2 * rows + 2) * 2 * (TW + 1), "V": 16 * C * T, "M": 16 * K * T, "R": 4 * C * rows * 2 * (TW + 1),
+                 "Q": 2 * 4 * K * T, "Y": 4 * K * T}
         self.buffers = {name: xp.empty(size, dtype=dtype) for name, size in sizes.items()}
 
     def take(self, name, shape):
@@ -152,26 +153,33 @@ class Workspace:
         return self.buffers[name][:size].reshape(shape)
 
 
-def pad_split_columns(x, TH, TW):
-    """x (C, H, W) -> xq (C, 2TH+2, 2, TW+1), xq[c, h, s, j] = xpad[c, h, 2j + s].
+def pad_split_columns(x, first, last, out):
+    """Rows first..last-1 of x (C, H, W) padded, split by column parity, into
+    out (C, last - first, 2, TW+1):  out[c, r, s, j] = xpad[c, first + r, 2j + s].
 
-    xpad is x padded by one zero row/column on each side (one more at the bottom
-    or right when H or W is odd, to fill the last tile). Splitting the columns by
-    parity once, here, makes every later read of a tile column (2j + q) a
-    contiguous run instead of a stride-2 one -- NumPy's element-wise loops are
-    several times faster on contiguous data.
+    xpad is x with one zero row/column on each side (and one more at the bottom or
+    right when H or W is odd, to fill the last tile), so xpad row r is x row r - 1.
+    Splitting the columns by parity makes every later read of a tile column
+    (2j + q) a contiguous run instead of a stride-2 one -- NumPy's element-wise
+    loops are several times faster on contiguous data. Each band pads only its
+    own rows, so no padded copy of the whole image is ever made.
     """
-    xp = get_array_module(x)
     C, H, W = x.shape
-    xq = xp.zeros((C, 2 * TH + 2, 2, TW + 1), dtype=x.dtype)
+    lo, hi = max(first - 1, 0), min(last - 1, H)                      # x rows inside the band
+    r0, r1 = lo + 1 - first, hi + 1 - first                           # ... and where they go in out
+    out[:, :r0] = 0                                                   # zero rows above the image
+    out[:, r1:] = 0                                                   # ... and below it
     # x column w is padded column w + 1: parity (w + 1) % 2, index (w + 1) // 2.
-    xq[:, 1:H + 1, 1, :(W + 1) // 2] = x[:, :, 0::2]                 # even w
-    xq[:, 1:H + 1, 0, 1:W // 2 + 1] = x[:, :, 1::2]                  # odd w
-    return xq
+    out[:, r0:r1, 1, :(W + 1) // 2] = x[:, lo:hi, 0::2]               # even w
+    out[:, r0:r1, 0, 1:W // 2 + 1] = x[:, lo:hi, 1::2]                # odd w
+    out[:, r0:r1, 0, 0] = 0                                           # the zero column left of x
+    out[:, r0:r1, 1, (W + 1) // 2:] = 0                               # zero columns right of x
+    out[:, r0:r1, 0, W // 2 + 1:] = 0
+    return out
 
 
 def data_transform(band, nt, TW, work):
-    """band (C, 2*nt + 2, 2, TW+1) of xq -> V (16, C, nt*TW), V = B^T d B per tile.
+    """band (C, 2*nt + 2, 2, TW+1) from pad_split_columns -> V (16, C, nt*TW), V = B^T d B per tile.
 
     Rows first: row a of tile i is band row 2i + a, so the four strided views
     d_a = band[:, a::2] (C, nt, 2, TW+1) hold every tile's row a, and B^T's rows read
@@ -187,13 +195,12 @@ def data_transform(band, nt, TW, work):
     xp.add(d[1], d[2], out=rows[1])
     xp.subtract(d[2], d[1], out=rows[2])
     xp.subtract(d[1], d[3], out=rows[3])
-    V = work.take("V", (4, 4, C, nt, TW))
-    for xi, r in enumerate(rows):
-        c = [r[:, :, q % 2, q // 2:q // 2 + TW] for q in range(4)]    # 4 x (C, nt, TW): columns 2j + q
-        xp.subtract(c[0], c[2], out=V[xi, 0])                         # (B^T d B)[xi, 0]
-        xp.add(c[1], c[2], out=V[xi, 1])
-        xp.subtract(c[2], c[1], out=V[xi, 2])
-        xp.subtract(c[1], c[3], out=V[xi, 3])
+    V = work.take("V", (4, 4, C, nt, TW))                             # [xi, nu]
+    c = [rows[..., q % 2, q // 2:q // 2 + TW] for q in range(4)]      # 4 x (4, C, nt, TW): columns 2j + q
+    xp.subtract(c[0], c[2], out=V[:, 0])                              # (B^T d B)[:, 0], all 4 rows at once
+    xp.add(c[1], c[2], out=V[:, 1])
+    xp.subtract(c[2], c[1], out=V[:, 2])
+    xp.subtract(c[1], c[3], out=V[:, 3])
     return V.reshape(16, C, nt * TW)                                  # (16, C, T)
 
 
@@ -210,17 +217,15 @@ def inverse_transform(M, b, out, work):
     rows[0] += M[2]
     xp.subtract(M[1], M[2], out=rows[1])
     rows[1] -= M[3]
-    y = work.take("Y", M.shape[2:])                                   # (K, nt, TW)
-    for p, r in enumerate(rows):
+    y = work.take("Y", (2, 2) + M.shape[2:])                          # [p, q] x (K, nt, TW)
+    xp.add(rows[:, 0], rows[:, 1], out=y[:, 0])                       # (A^T M A)[:, 0] = r_0 + r_1 + r_2
+    y[:, 0] += rows[:, 2]
+    xp.subtract(rows[:, 1], rows[:, 2], out=y[:, 1])                  # (A^T M A)[:, 1] = r_1 - r_2 - r_3
+    y[:, 1] -= rows[:, 3]
+    for p in range(2):
         for q in range(2):
-            if q == 0:                                                # (A^T M A)[p, 0] = r_0 + r_1 + r_2
-                xp.add(r[0], r[1], out=y)
-                y += r[2]
-            else:                                                     # (A^T M A)[p, 1] = r_1 - r_2 - r_3
-                xp.subtract(r[1], r[2], out=y)
-                y -= r[3]
             view = out[:, p::2, q::2]                                 # (K, <=nt, <=TW) pixels (2i+p, 2j+q)
-            ys = y[:, :view.shape[1], :view.shape[2]]                 # drop the rows/cols past H, W
+            ys = y[p, q, :, :view.shape[1], :view.shape[2]]           # drop the rows/cols past H, W
             if b is None:
                 view[...] = ys
             else:
