@@ -12,6 +12,7 @@ that might live on the GPU. The array module follows the data, as in DeZero's
 CuPy is imported lazily, so `import minigrad` never needs a GPU.
 """
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -145,3 +146,20 @@ def host_threads(xp):
     if xp is not np:
         return 1
     return max(1, int(os.environ.get("MINIGRAD_THREADS", "1")))
+
+
+_pools = {}             # {thread count: ThreadPoolExecutor}, made on first use, then reused
+
+
+def host_pool(xp):
+    """The worker threads for host_threads(xp) > 1 (None for one thread).
+
+    Made once and kept: starting fresh threads for every convolution costs more than
+    a small layer's arithmetic on a busy machine.
+    """
+    n = host_threads(xp)
+    if n == 1:
+        return None
+    if n not in _pools:
+        _pools[n] = ThreadPoolExecutor(n, thread_name_prefix="minigrad")
+    return _pools[n]

@@ -27,11 +27,9 @@ where w^T swaps the in/out channels (w^T[c, k] = w[k, c]) and flip turns an imag
 by 180 degrees (a view in NumPy and CuPy, no copy). Hence the backward is the
 forward with U[xi nu] transposed -- the same U the forward already computed.
 """
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
-from .backend import band_bytes, get_array_module, host_threads
+from .backend import band_bytes, get_array_module, host_pool, host_threads
 
 BT = np.array([[1, 0, -1, 0],
                [0, 1, 1, 0],
@@ -127,8 +125,7 @@ def conv3x3(x, U, b=None, out=None):
     if threads == 1:
         run(bands)
     else:                                      # bands are independent: deal them out like cards
-        with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(run, [bands[i::threads] for i in range(threads)]))
+        list(host_pool(xp).map(run, [bands[i::threads] for i in range(threads)]))
     return out
 
 
