@@ -17,8 +17,8 @@ that time means (convolution arithmetic only: the 13 forward convolutions up to
 conv5_1 plus their 13 image-gradient convolutions, 2 flops per multiply-add),
 the ratio project / PyTorch, and the peak memory of one pass on each side.
 Peak memory on the CPU is measured in a fresh subprocess per side: the peak
-resident set (getrusage ru_maxrss) during two passes minus the resident set just
-before them, with the weights, the image and the upstream gradients in place.
+resident set (VmHWM, reset just before) during two passes minus the resident set
+just before them, with the weights, the image and the upstream gradients in place.
 On a GPU it is CuPy's memory-pool peak against torch.cuda.max_memory_allocated.
 """
 import argparse
@@ -178,27 +178,36 @@ def best_times(fns, repeats, sync):
 # Peak memory, one fresh process per side (CPU), or the GPU allocators' peaks
 # ---------------------------------------------------------------------------
 
-def _rss_bytes():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+def _status_bytes(field):
+    """VmRSS (resident now) or VmHWM (its peak) of this process, from /proc/self/status."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024                    # kB
+    raise RuntimeError(f"no {field} in /proc/self/status")
 
 
 def memory_child(side, size, seed):
-    """Runs in the subprocess: print the peak RSS increase of two passes, in bytes."""
-    import resource
+    """Runs in the subprocess: print the peak resident-set increase of two passes, in bytes.
+
+    VmHWM rather than getrusage's ru_maxrss: ru_maxrss survives exec, so a child
+    would inherit the parent's peak. Writing 5 to clear_refs resets VmHWM to the
+    current resident set just before the passes.
+    """
     model, net, depth, ours_in, torch_in = setup(size, np, "cpu", seed)
     if side == "ours":
         del net
     else:
         del model
-    base = _rss_bytes()
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    base = _status_bytes("VmRSS")
     for _ in range(2):
         if side == "ours":
             ours_pass(model, *ours_in)
         else:
             torch_pass(net, *torch_in, depth)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024   # KiB on Linux
-    print(json.dumps({"peak": peak - base}))
+    print(json.dumps({"peak": _status_bytes("VmHWM") - base}))
 
 
 def cpu_peak(side, size):
