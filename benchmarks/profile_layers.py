@@ -20,6 +20,7 @@ p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 p.add_argument("--size", type=int, default=256)
 p.add_argument("--repeats", type=int, default=5)
 p.add_argument("--threads", type=int, default=os.cpu_count())
+p.add_argument("--backend", choices=["numpy", "cupy"], default="numpy")
 ARGS = p.parse_args()
 os.environ["MINIGRAD_THREADS"] = str(ARGS.threads)        # as in bench.py: our threads,
 os.environ["OPENBLAS_NUM_THREADS"] = "1"                   # each with a one-thread BLAS
@@ -29,6 +30,7 @@ import torch  # noqa: E402
 import torch.nn.functional as tF  # noqa: E402
 
 from minigrad import conv, pool  # noqa: E402
+from minigrad.backend import backend_module, synchronize  # noqa: E402
 from minigrad.layers import relu_backward, relu_forward  # noqa: E402
 from vgg.model import LAYER_NAMES  # noqa: E402
 from vgg.weights import CONV_SHAPES, random_params  # noqa: E402
@@ -36,14 +38,36 @@ from vgg.weights import CONV_SHAPES, random_params  # noqa: E402
 torch.set_num_threads(ARGS.threads)
 
 
+GPU = ARGS.backend == "cupy"
+xp = backend_module(ARGS.backend)
+DEVICE = "cuda" if GPU else "cpu"
+if GPU:
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+
+
+def sync():
+    if GPU:
+        synchronize()
+        torch.cuda.synchronize()
+
+
 def best(fn):
     fn()
+    sync()
     t = float("inf")
     for _ in range(ARGS.repeats):
         t0 = time.perf_counter()
         fn()
+        sync()
         t = min(t, time.perf_counter() - t0)
     return t * 1e3
+
+
+def both(*arrays):
+    """The arrays on the chosen backend, and as torch tensors on the same device."""
+    return ([xp.asarray(a) for a in arrays],
+            [torch.from_numpy(a).to(DEVICE) for a in arrays])
 
 
 def main():
@@ -56,33 +80,29 @@ def main():
         rows = []
         if name.startswith("pool"):
             C = x.shape[1]
-            x = rng.standard_normal((1, C, side, side)).astype(np.float32)
-            tx = torch.from_numpy(x)
+            (x,), (tx,) = both(rng.standard_normal((1, C, side, side)).astype(np.float32))
             out, cache = pool.maxpool_forward(x, 2, 2)
-            d = rng.standard_normal(out.shape).astype(np.float32)
+            (d,), (td,) = both(rng.standard_normal(out.shape).astype(np.float32))
             tout, tidx = tF.max_pool2d_with_indices(tx, 2)
             rows.append(("fwd", best(lambda: pool.maxpool_forward(x, 2, 2)),
                          best(lambda: tF.max_pool2d_with_indices(tx, 2))))
-            td = torch.from_numpy(d)
             rows.append(("bwd", best(lambda: pool.maxpool_backward(d, cache)),
                          best(lambda: torch.ops.aten.max_pool2d_with_indices_backward(
                              td, tx, [2, 2], [2, 2], [0, 0], [1, 1], False, tidx))))
             side //= 2
         else:
             K, C = CONV_SHAPES[name][:2]
-            W, b = params[name]
-            x = rng.standard_normal((1, C, side, side)).astype(np.float32)
-            d = rng.standard_normal((1, K, side, side)).astype(np.float32)
-            tx, tW, tb, td = map(torch.from_numpy, (x, W, b, d))
+            (x, W, b, d), (tx, tW, tb, td) = both(
+                rng.standard_normal((1, C, side, side)).astype(np.float32), *params[name],
+                rng.standard_normal((1, K, side, side)).astype(np.float32))
             out, cache = conv.conv2d_forward(x, W, b, 1, 1)
             rows.append(("conv", best(lambda: conv.conv2d_forward(x, W, b, 1, 1)),
                          best(lambda: tF.conv2d(tx, tW, tb, padding=1))))
             rows.append(("dconv", best(lambda: conv.conv2d_backward(d, cache, need_dw=False)),
                          best(lambda: torch.nn.grad.conv2d_input(tx.shape, tW, td, padding=1))))
             y, mask = relu_forward(out)
-            ty = torch.from_numpy(out)
+            ty = torch.as_tensor(out, device=DEVICE) if GPU else torch.from_numpy(out)
             rows.append(("relu", best(lambda: relu_forward(out)), best(lambda: torch.relu(ty))))
-            tm = ty > 0
             rows.append(("drelu", best(lambda: relu_backward(d, mask)),
                          best(lambda: torch.ops.aten.threshold_backward(td, ty, 0))))
             x = y

@@ -127,12 +127,13 @@ def synchronize(x=None):
 
 
 def band_bytes(xp):
-    """Working-set size the convolutions aim for in one band of rows, per backend.
+    """Working-set size a convolution aims for in one band of rows, per backend.
 
-    On a CPU a band should stay near the caches (a few MB); a GPU wants one launch
-    with as much work as memory allows, so its bands are much larger.
+    On a CPU a band should stay near the caches (8 MB: an im2col band; Winograd
+    splits it among its scratch arrays); a GPU wants few launches with much work
+    in each, so its bands are as large as memory comfortably allows.
     """
-    return 1 * 2**20 if xp is np else 512 * 2**20
+    return 8 * 2**20 if xp is np else 2 * 2**30
 
 
 def host_threads(xp):

@@ -18,7 +18,7 @@ so its three local derivatives are
     dw[k, c, p, q] += xpad[n, c, i*stride + p, j*stride + q] * dout[n, k, i, j]
     db[k]          += dout[n, k, i, j]
 """
-from .backend import get_array_module
+from .backend import band_bytes, get_array_module
 from . import winograd
 
 
@@ -153,14 +153,15 @@ def conv2d_backward_im2col(dout, cache):
 # --------------------------------------------------------------------------
 # A 3x3 convolution of a 64-channel 512 x 512 image has an im2col matrix of
 # 64*9 x 512*512 floats = 600 MB. Taking a band of output rows at a time keeps
-# that matrix small (about BAND_BYTES) and in cache, with the same arithmetic.
+# that matrix small (about band_bytes, see minigrad/backend.py) and in cache,
+# with the same arithmetic.
 
-BAND_BYTES = 8 * 2**20
+BAND_BYTES = None        # None: backend.band_bytes (8 MB on NumPy, more on CuPy); tests set 1
 
 
-def _rows_per_band(C, KH, KW, OW, itemsize):
+def _rows_per_band(C, KH, KW, OW, itemsize, xp):
     """How many output rows make an im2col band of about BAND_BYTES."""
-    return max(1, BAND_BYTES // (C * KH * KW * OW * itemsize))
+    return max(1, (BAND_BYTES or band_bytes(xp)) // (C * KH * KW * OW * itemsize))
 
 
 def _bands(OH, rows):
@@ -198,7 +199,7 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
     w_mat = w.reshape(K, C * KH * KW)                                 # (K, C*KH*KW)
     out = xp.empty((N, K, OH, OW), dtype=x.dtype)
     for n in range(N):
-        for i0, i1 in _bands(OH, _rows_per_band(C, KH, KW, OW, x.itemsize)):
+        for i0, i1 in _bands(OH, _rows_per_band(C, KH, KW, OW, x.itemsize, xp)):
             band = xpad[n:n + 1, :, i0 * stride:(i1 - 1) * stride + KH]   # (1, C, rows seen, Wp)
             cols = im2col(band, KH, KW, stride, i1 - i0, OW)              # (C*KH*KW, rows*OW)
             prod = (w_mat @ cols).reshape(K, i1 - i0, OW)                 # (K, rows, OW)
@@ -219,7 +220,7 @@ def conv2d_backward(dout, cache, need_dw=True):
     K, _, KH, KW = w.shape
     _, _, OH, OW = dout.shape
     w_mat = w.reshape(K, C * KH * KW)                                 # (K, C*KH*KW)
-    bands = _bands(OH, _rows_per_band(C, KH, KW, OW, dout.itemsize))
+    bands = _bands(OH, _rows_per_band(C, KH, KW, OW, dout.itemsize, xp))
     if U is not None:
         dx = xp.empty((N, C, H, W), dtype=dout.dtype)
         winograd.conv3x3(dout[:, :, ::-1, ::-1], U.transpose(0, 2, 1), None,

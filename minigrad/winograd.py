@@ -104,11 +104,12 @@ def conv3x3(x, U, b=None, out=None):
     TH, TW = tiles(H, W)
     if out is None:
         out = xp.empty((N, K, H, W), dtype=x.dtype)
-    # Tile rows per band: the larger of V (16, C, T) and M (16, K, T) near band_bytes,
-    # but at least MIN_TILES tiles, so that the matrix products stay efficient,
-    # and at least one band per thread.
+    # Tile rows per band: the larger of V (16, C, T) and M (16, K, T) near an eighth
+    # of band_bytes (the scratch arrays of a band total about 5 of those), but at
+    # least MIN_TILES tiles, so that the matrix products stay efficient, and at
+    # least one band per thread.
     threads = host_threads(xp)
-    rows = max(band_bytes(xp) // (16 * max(C, K) * TW * x.itemsize), -(-MIN_TILES // TW))
+    rows = max(band_bytes(xp) // 8 // (16 * max(C, K) * TW * x.itemsize), -(-MIN_TILES // TW))
     rows = max(1, min(rows, -(-TH // threads)))
     bands = [(n, t0, min(TH, t0 + rows)) for n in range(N) for t0 in range(0, TH, rows)]
 
