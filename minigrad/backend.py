@@ -164,3 +164,16 @@ def host_pool(xp):
     if n not in _pools:
         _pools[n] = ThreadPoolExecutor(n, thread_name_prefix="minigrad")
     return _pools[n]
+
+
+def host_map(xp, fn, n):
+    """Call fn(i0, i1) on contiguous slices [i0, i1) covering range(n), one per host
+    thread, in parallel (NumPy releases the GIL inside its loops); fn(0, n) when there
+    is one thread. For element-wise layers, split over channels."""
+    pool = host_pool(xp)
+    parts = min(host_threads(xp), n)
+    if pool is None or parts < 2:
+        fn(0, n)
+        return
+    cuts = [n * i // parts for i in range(parts + 1)]
+    list(pool.map(fn, cuts[:-1], cuts[1:]))

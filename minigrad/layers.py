@@ -11,7 +11,7 @@ path; float64 works everywhere for gradient checks.
 """
 import numpy as np
 
-from .backend import get_array_module, move_like
+from .backend import get_array_module, host_map, move_like
 from . import conv, pool
 
 
@@ -19,16 +19,33 @@ from . import conv, pool
 # ReLU: y = max(x, 0)
 # --------------------------------------------------------------------------
 
+# Element-wise, so both work on flat slices [i0, i1), which host_map spreads over
+# the host's threads (one slice, the whole array, on one thread or a GPU).
+
 def relu_forward(x):
     xp = get_array_module(x)
-    mask = x > 0                                   # kept for backward: one byte a pixel
-    return xp.maximum(x, 0), mask
+    y = xp.empty_like(x)
+    mask = xp.empty(x.shape, dtype=bool)           # kept for backward: one byte a pixel
+    x1, y1, m1 = x.reshape(-1), y.reshape(-1), mask.reshape(-1)      # flat views (x1 may copy)
+
+    def part(i0, i1):
+        xp.greater(x1[i0:i1], 0, out=m1[i0:i1])                       # 1[x > 0]
+        xp.maximum(x1[i0:i1], 0, out=y1[i0:i1])                       # y = max(x, 0)
+    host_map(xp, part, x.size)
+    return y, mask
 
 
 def relu_backward(dout, mask):
     # dx = dout * 1[x > 0]; at x == 0 the derivative is taken as 0, as PyTorch does.
     # (A product with the bool mask, not xp.where: one fast pass, several times quicker.)
-    return dout * mask
+    xp = get_array_module(dout)
+    dx = xp.empty_like(dout)
+    d1, m1, dx1 = dout.reshape(-1), mask.reshape(-1), dx.reshape(-1)
+
+    def part(i0, i1):
+        xp.multiply(d1[i0:i1], m1[i0:i1], out=dx1[i0:i1])
+    host_map(xp, part, dout.size)
+    return dx
 
 
 # --------------------------------------------------------------------------

@@ -15,7 +15,7 @@ Average pooling: out = mean over the window;  dx = dout / (k*k) spread evenly.
 
 Shape letters: N, C, H, W (input), OH, OW (output), k (window side).
 """
-from .backend import get_array_module
+from .backend import get_array_module, host_map
 from .conv import conv_output_size
 
 
@@ -91,13 +91,18 @@ def maxpool_forward(x, k, stride):
     xp = get_array_module(x)
     N, C, H, W = x.shape
     OH, OW = conv_output_size(H, W, k, k, stride, 0)
-    views = _window_views(x, k, stride, OH, OW)
-    out = views[0].copy()
+    out = xp.empty((N, C, OH, OW), dtype=x.dtype)
     argmax = xp.zeros((N, C, OH, OW), dtype=xp.uint8)                 # k*k < 256 positions
-    for t, v in enumerate(views[1:], start=1):
-        larger = v > out                                              # strict: the first max wins ties
-        xp.maximum(out, v, out=out)
-        xp.copyto(argmax, t, where=larger)                            # argmax = t where v won
+
+    def part(c0, c1):                                                 # channels c0..c1-1
+        views = _window_views(x[:, c0:c1], k, stride, OH, OW)
+        o, a = out[:, c0:c1], argmax[:, c0:c1]
+        o[...] = views[0]
+        for t, v in enumerate(views[1:], start=1):
+            larger = v > o                                            # strict: the first max wins ties
+            xp.maximum(o, v, out=o)
+            xp.copyto(a, t, where=larger)                             # argmax = t where v won
+    host_map(xp, part, C)                                             # channel slices in parallel
     return out, (x.shape, k, stride, argmax)
 
 
@@ -107,11 +112,15 @@ def maxpool_backward(dout, cache):
     xp = get_array_module(dout)
     _, _, OH, OW = dout.shape
     dx = xp.zeros(x_shape, dtype=dout.dtype)
-    for t, view in enumerate(_window_views(dx, k, stride, OH, OW)):
-        if stride >= k:                                               # windows do not overlap:
-            xp.multiply(dout, argmax == t, out=view)                  # dx = dout * 1[argmax = t]
-        else:                                                         # they do: contributions add
-            view += dout * (argmax == t)
+
+    def part(c0, c1):                                                 # channels c0..c1-1
+        d, a = dout[:, c0:c1], argmax[:, c0:c1]
+        for t, view in enumerate(_window_views(dx[:, c0:c1], k, stride, OH, OW)):
+            if stride >= k:                                           # windows do not overlap:
+                xp.multiply(d, a == t, out=view)                      # dx = dout * 1[argmax = t]
+            else:                                                     # they do: contributions add
+                view += d * (a == t)
+    host_map(xp, part, x_shape[1])                                    # channel slices in parallel
     return dx
 
 
