@@ -29,7 +29,7 @@ forward with U[xi nu] transposed -- the same U the forward already computed.
 """
 import numpy as np
 
-from .backend import band_bytes, get_array_module, host_pool, host_threads
+from .backend import band_bytes, get_array_module, host_map, host_pool, host_threads
 
 BT = np.array([[1, 0, -1, 0],
                [0, 1, 1, 0],
@@ -52,7 +52,13 @@ def kernel_transform(w):
     xp = get_array_module(w)
     K, C = w.shape[:2]
     GG = xp.asarray(np.kron(G, G), dtype=w.dtype)                    # (16, 9)
-    return (GG @ w.reshape(K * C, 9).T).reshape(16, K, C)           # (16, K, C)
+    w9 = w.reshape(K * C, 9)                                          # (K*C, 9)
+    U = xp.empty((16, K * C), dtype=w.dtype)
+
+    def part(k0, k1):                                                 # filters k0..k1-1
+        xp.matmul(GG, w9[k0 * C:k1 * C].T, out=U[:, k0 * C:k1 * C])   # (16, (k1-k0)*C)
+    host_map(xp, part, K)                                             # on the host's threads
+    return U.reshape(16, K, C)                                        # (16, K, C)
 
 
 MIN_TILES = 256          # columns of each band's matrix products, at least
