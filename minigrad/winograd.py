@@ -26,6 +26,13 @@ The image gradient needs no second algorithm: for stride 1 and padding 1,
 where w^T swaps the in/out channels (w^T[c, k] = w[k, c]) and flip turns an image
 by 180 degrees (a view in NumPy and CuPy, no copy). Hence the backward is the
 forward with U[xi nu] transposed -- the same U the forward already computed.
+
+Speed (the reason this file exists; see benchmarks/): the image is processed in
+bands of tile rows, each small enough to stay in cache (backend.band_bytes), with
+scratch arrays reused from band to band; bands are independent, so they are dealt
+out to the host's threads (backend.host_threads), each running the transforms
+and its own one-thread matrix products. On a GPU there is one thread and a band
+is most of the image.
 """
 import numpy as np
 
@@ -146,8 +153,10 @@ class Workspace:
 
     def __init__(self, xp, dtype, C, K, rows, TW):
         T = rows * TW
-        sizes = {"X": C * (2 * rows + 2) * 2 * (TW + 1), "V": 16 * C * T, "M": 16 * K * T, "R": 4 * C * rows * 2 * (TW + 1),
-                 "Q": 2 * 4 * K * T, "Y": 4 * K * T}
+        sizes = {"X": C * (2 * rows + 2) * 2 * (TW + 1),   # the band, padded (pad_split_columns)
+                 "R": 4 * C * rows * 2 * (TW + 1),         # B^T d, rows done (data_transform)
+                 "V": 16 * C * T, "M": 16 * K * T,         # the GEMM's operand and product
+                 "Q": 2 * 4 * K * T, "Y": 4 * K * T}       # A^T M and A^T M A (inverse_transform)
         self.buffers = {name: xp.empty(size, dtype=dtype) for name, size in sizes.items()}
 
     def take(self, name, shape):
