@@ -8,6 +8,7 @@ import struct
 import zlib
 
 import numpy as np
+import PIL
 import pytest
 from PIL import Image, ImageFile
 
@@ -105,6 +106,11 @@ def test_every_mode_opens_as_8bit_rgb(tmp_path, case):
         path.write_bytes(made)
     else:
         made.save(path)
+    try:
+        with Image.open(path) as check:
+            check.load()
+    except OSError as e:    # seen with the Pillow of the GPU machine on YCbCr TIFF: its own round trip fails
+        pytest.skip(f"this Pillow ({PIL.__version__}) cannot read back the {case} file it wrote: {e}")
     img = open_image(path)
     assert img.mode == "RGB" and img.size == (2, 1)
     pixels = np.asarray(img)                                    # (H, W, 3)

@@ -233,6 +233,20 @@ def test_cupy_without_a_gpu_is_refused(files, tmp_path):
     assert not (tmp_path / "o.png").exists()
 
 
+def test_cupy_backend_runs_the_same_command(files, tmp_path):
+    from minigrad.backend import gpu_available
+    if not gpu_available():
+        pytest.skip("no CUDA device (or CuPy) here")
+    out, log = tmp_path / "gpu.png", tmp_path / "gpu.jsonl"
+    r = run_stylize(*quick(files, "--backend", "cupy", "--iters", 5, "-o", out, "--log", log))
+    assert r.returncode == 0, r.stderr
+    ours = [json.loads(line)["loss"] for line in log.read_text().splitlines()]
+    cpu_log = tmp_path / "cpu.jsonl"
+    r = run_stylize(*quick(files, "--iters", 5, "-o", tmp_path / "cpu.png", "--log", cpu_log))
+    theirs = [json.loads(line)["loss"] for line in cpu_log.read_text().splitlines()]
+    assert ours[0] == pytest.approx(theirs[0], rel=1e-4)          # same start, same objective
+
+
 # ----------------------------------------------------------------------------- real weights
 
 @pytest.fixture(scope="module")
