@@ -65,7 +65,7 @@ for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from minigrad.backend import backend_module, synchronize, to_numpy  # noqa: E402
+from minigrad.backend import backend_module, conv3x3_algorithm, synchronize, to_numpy  # noqa: E402
 from vgg.model import LAYER_NAMES, VGG19  # noqa: E402
 from vgg.weights import CONV_SHAPES, random_params  # noqa: E402
 
@@ -291,11 +291,92 @@ def check_same_gradient(model, net, depth, ours_in, torch_in):
 
 
 def bench_stylize(sizes, backend, iterations=100):
-    """HOOK, to be filled when stylize.py exists: time `iterations` L-BFGS steps of the
-    project's stylization against a PyTorch implementation of the same objective
-    (same content/style layers, weights, TV term, start image), at each size, and
-    print seconds, ratio and peak memory as bench_pass does."""
-    raise NotImplementedError("--mode stylize: waiting for stylize.py's API (see bench_stylize)")
+    """Whole stylizations: `iterations` L-BFGS steps (history 100, fixed step, no line
+    search) of eq. 7 (alpha 1e-2, beta 1, TV 0, content conv4_2, the paper's five style
+    layers), from the content image, on both sides; same weights, same images.
+
+    Ours: vgg.transfer.Objective + minigrad.optim.LBFGS, as stylize.py runs them.
+    PyTorch: the same objective with autograd and torch.optim.LBFGS(max_iter=1,
+    line_search_fn=None, tolerances off), which takes the same steps. Prints seconds,
+    seconds per iteration, the ratio, and both final losses (they should agree)."""
+    from minigrad.optim import LBFGS
+    from vgg.transfer import CONTENT_LAYERS, STYLE_LAYERS, Objective
+    xp = backend_module(backend)
+    device = "cuda" if backend == "cupy" else "cpu"
+    sync = (lambda: (synchronize(), torch.cuda.synchronize())) if backend == "cupy" else (lambda: None)
+    params = random_params(seed=ARGS.seed)
+    print(describe_machine(backend))
+    print(f"{'size':>5} {'ours s':>8} {'torch s':>8} {'ratio':>6} {'ours s/it':>9} "
+          f"{'torch s/it':>10} {'ours loss':>11} {'torch loss':>11}")
+    for size in sizes:
+        rng = np.random.default_rng(ARGS.seed)
+        yy, xx = np.mgrid[0:size, 0:size] / size
+        content = (np.stack([100 * xx - 50, 100 * yy - 50, 80 * np.sin(6 * xx * yy)])[None]
+                   ).astype(np.float32)                                 # a smooth "photo"
+        style = (60 * rng.standard_normal((1, 3, size, size))).astype(np.float32)
+
+        model = VGG19(params).to(backend)
+        objective = Objective(model, content.shape, xp.asarray(content), [xp.asarray(style)], None,
+                              CONTENT_LAYERS, STYLE_LAYERS, 1e-2, 1.0, 0.0)
+        opt = LBFGS(xp.asarray(content), lr=1.0, history=100)
+        sync()
+        t0 = time.perf_counter()
+        for _ in range(iterations):
+            ours_loss = opt.step(objective)
+        sync()
+        ours_s = time.perf_counter() - t0
+        del model, objective, opt
+
+        torch_s, torch_loss = torch_stylize(params, content, style, iterations, device, sync)
+        print(f"{size:>5} {ours_s:>8.1f} {torch_s:>8.1f} {ours_s / torch_s:>6.2f} "
+              f"{ours_s / iterations:>9.3f} {torch_s / iterations:>10.3f} "
+              f"{ours_loss:>11.4g} {torch_loss:>11.4g}")
+
+
+def torch_stylize(params, content, style, iterations, device, sync):
+    """The same stylization in PyTorch; returns (seconds, loss at the last step)."""
+    depth = LAYER_NAMES.index("conv5_1") + 1
+    net = torch_vgg(params, depth, device)
+    names = []                                        # the layer name after each module
+    for name in LAYER_NAMES[:depth]:
+        names += [None, name] if not name.startswith("pool") else [name]
+
+    def features(x):
+        out, h = {}, x
+        for module, name in zip(net, names):
+            h = module(h)
+            if name in ("conv4_2", "conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"):
+                out[name] = h
+        return out
+
+    def gram(F):
+        Fm = F.reshape(F.shape[1], -1)
+        return Fm @ Fm.T
+
+    with torch.no_grad():
+        P = features(torch.from_numpy(content).to(device))["conv4_2"]
+        S = features(torch.from_numpy(style).to(device))
+        A = {l: gram(S[l]) for l in ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")}
+    x = torch.from_numpy(content.copy()).to(device).requires_grad_(True)
+    opt = torch.optim.LBFGS([x], lr=1.0, max_iter=1, history_size=100, tolerance_grad=-1,
+                            tolerance_change=-float("inf"), line_search_fn=None)
+
+    def closure():
+        opt.zero_grad()
+        F = features(x)
+        loss = 1e-2 * 0.5 * ((F["conv4_2"] - P) ** 2).sum()
+        for l, target in A.items():
+            _, N, h, w = F[l].shape
+            loss = loss + 0.2 * ((gram(F[l]) - target) ** 2).sum() / (4.0 * N ** 2 * (h * w) ** 2)
+        loss.backward()
+        return loss
+
+    sync()
+    t0 = time.perf_counter()
+    for _ in range(iterations):
+        loss = opt.step(closure)
+    sync()
+    return time.perf_counter() - t0, float(loss.detach())
 
 
 def describe_machine(backend):
@@ -306,7 +387,7 @@ def describe_machine(backend):
         cp = backend_module("cupy")
         name = cp.cuda.runtime.getDeviceProperties(0)["name"].decode()
         text += f", GPU {name}, cupy {cp.__version__}, cuDNN {torch.backends.cudnn.version()}"
-    return text
+    return text + f"; 3x3 convolutions: {conv3x3_algorithm(backend_module(backend))}"
 
 
 def blas_threads():

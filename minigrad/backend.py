@@ -136,6 +136,21 @@ def band_bytes(xp):
     return 8 * 2**20 if xp is np else 2 * 2**30
 
 
+# Which algorithm VGG's 3x3 convolutions use on each backend. On the CPU, Winograd's
+# 2.25x fewer multiplications win; on a GPU at 512 px its many small transform
+# kernels cost more in launches than im2col's one large matrix product saves
+# (measured on an H200: see benchmarks/RESULTS.md). MINIGRAD_CONV overrides both.
+CONV3X3 = {"numpy": "winograd", "cupy": "im2col"}
+
+
+def conv3x3_algorithm(xp):
+    """'winograd' or 'im2col' for 3x3 stride-1 convolutions of arrays from module xp."""
+    choice = os.environ.get("MINIGRAD_CONV", "")
+    if choice in ("winograd", "im2col"):
+        return choice
+    return CONV3X3["numpy" if xp is np else "cupy"]
+
+
 def host_threads(xp):
     """Threads the convolutions spread their bands over: MINIGRAD_THREADS (default 1) on
     NumPy, 1 on CuPy (the GPU runs one band's kernels in parallel by itself).

@@ -18,7 +18,7 @@ so its three local derivatives are
     dw[k, c, p, q] += xpad[n, c, i*stride + p, j*stride + q] * dout[n, k, i, j]
     db[k]          += dout[n, k, i, j]
 """
-from .backend import band_bytes, get_array_module
+from .backend import band_bytes, conv3x3_algorithm, get_array_module
 from . import winograd
 
 
@@ -174,7 +174,8 @@ def uses_winograd(w, stride, pad):
     (at least WINOGRAD_MIN_CHANNELS in and out) for the 16 matrix products to pay
     for the tile transforms. Everything else goes through im2col bands."""
     K, C, KH, KW = w.shape
-    return (KH, KW, stride, pad) == (3, 3, 1, 1) and min(C, K) >= WINOGRAD_MIN_CHANNELS
+    return ((KH, KW, stride, pad) == (3, 3, 1, 1) and min(C, K) >= WINOGRAD_MIN_CHANNELS
+            and conv3x3_algorithm(get_array_module(w)) == "winograd")
 
 
 WINOGRAD_MIN_CHANNELS = 16

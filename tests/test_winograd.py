@@ -74,11 +74,20 @@ def test_backward_does_not_mutate_dout_or_cache(backend, to_backend, monkeypatch
         assert relative_error(a, s) == 0
 
 
-def test_vgg_shapes_take_the_winograd_path():
+def test_vgg_shapes_take_the_winograd_path(monkeypatch):
+    monkeypatch.delenv("MINIGRAD_CONV", raising=False)
     w = np.zeros((64, 64, 3, 3), dtype=np.float32)
     assert conv.uses_winograd(w, 1, 1)
     assert not conv.uses_winograd(np.zeros((64, 3, 3, 3)), 1, 1)      # conv1_1: im2col
     assert not conv.uses_winograd(w, 2, 1) and not conv.uses_winograd(w, 1, 0)
+
+
+def test_the_3x3_algorithm_is_a_backend_decision_that_the_environment_overrides(monkeypatch):
+    w = np.zeros((64, 64, 3, 3), dtype=np.float32)
+    monkeypatch.setenv("MINIGRAD_CONV", "im2col")
+    assert backend_mod.conv3x3_algorithm(np) == "im2col" and not conv.uses_winograd(w, 1, 1)
+    monkeypatch.delenv("MINIGRAD_CONV")
+    assert backend_mod.conv3x3_algorithm(np) == backend_mod.CONV3X3["numpy"]
 
 
 def test_band_size_and_threads_are_backend_decisions(monkeypatch):
