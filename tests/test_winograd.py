@@ -50,6 +50,7 @@ def test_winograd_reference_equals_naive_conv(case, dtype, backend, to_backend):
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("case", CASES, ids=ids)
 def test_fast_winograd_conv_equals_naive(case, dtype, band, backend, to_backend, monkeypatch):
+    monkeypatch.setenv("MINIGRAD_CONV", "winograd")           # the GPU's default is im2col
     monkeypatch.setattr(conv, "WINOGRAD_MIN_CHANNELS", 1)     # small test channels take the path
     x, w, b, dout = inputs(*case, dtype, to_backend)
     ref, ref_cache = conv.conv2d_forward_naive(x, w, b, 1, 1)
@@ -65,6 +66,7 @@ def test_fast_winograd_conv_equals_naive(case, dtype, band, backend, to_backend,
 
 
 def test_backward_does_not_mutate_dout_or_cache(backend, to_backend, monkeypatch):
+    monkeypatch.setenv("MINIGRAD_CONV", "winograd")
     monkeypatch.setattr(conv, "WINOGRAD_MIN_CHANNELS", 1)
     x, w, b, dout = inputs(1, 3, 5, 6, 4, "float64", to_backend)
     out, cache = conv.conv2d_forward(x, w, b, 1, 1)
