@@ -48,6 +48,13 @@ def _dot(a, b):
     return float(xp.vdot(a.ravel(), b.ravel()))
 
 
+def _dot_here(a, b):
+    """<a, b> as a 0-d array where the data is: on CuPy, no copy to the host, so the
+    GPU need not stop and wait (the two-loop recursion takes 2 * history of these)."""
+    xp = get_array_module(a)
+    return xp.vdot(a.ravel(), b.ravel())
+
+
 def _evaluate(f, x):
     """Call f(x) once; check that the gradient matches x; return (float loss, grad)."""
     loss, grad = f(x)
@@ -96,7 +103,7 @@ def lbfgs_direction(g, pairs, gamma):
     q = g.copy()
     alphas = []
     for s, y, rho in reversed(pairs):
-        alpha = rho * _dot(s, q)
+        alpha = rho * _dot_here(s, q)
         q -= alpha * y
         alphas.append(alpha)
     # Apply the initial inverse Hessian H_0 = gamma I (eq. 7.20):
@@ -106,7 +113,7 @@ def lbfgs_direction(g, pairs, gamma):
     #   beta_i = rho_i y_i.r,   r <- r + (alpha_i - beta_i) s_i
     # Afterwards r = H g.
     for (s, y, rho), alpha in zip(pairs, reversed(alphas)):
-        beta = rho * _dot(y, r)
+        beta = rho * _dot_here(y, r)
         r += (alpha - beta) * s
     return -r                                   # d = -H g, a descent direction (H is SPD)
 
@@ -168,8 +175,9 @@ class LBFGS:
     tolerances torch returns WITHOUT moving once max|g| <= 1e-7 or g.d > -1e-9.)
 
     Memory: 2 * history arrays the size of x (the pairs s, y) plus a few more.
-    Cost per step: 2 * history + 2 inner products and 2 * history axpys; each
-    inner product comes back as a Python float (on CuPy a small device-to-host copy).
+    Cost per step: 2 * history + 2 inner products and 2 * history axpys. The
+    two-loop recursion keeps its inner products on the device (_dot_here); only
+    y.s and y.y come back as Python floats, for the curvature test and gamma.
 
     Attributes: x (current iterate), n_evals (calls of f so far),
     loss and grad (the last evaluation, at the iterate BEFORE the last move).
