@@ -14,10 +14,18 @@ current image, and a NaN stops the run keeping the last good image.
 Every refusal is one message on stderr: exit 2 for bad arguments, 1 for a
 failed run, 130 for Ctrl-C.
 """
+
+import os
+
+# One worker thread per core, each with a one-thread BLAS (minigrad/backend.py,
+# host_threads): faster and steadier than a multi-threaded BLAS, above all on a busy
+# machine (benchmarks/RESULTS.md). Set before NumPy is imported; the environment wins.
+os.environ.setdefault("MINIGRAD_THREADS", str(os.cpu_count() or 1))
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import argparse
 import json
 import math
-import os
 import sys
 import time
 from pathlib import Path
