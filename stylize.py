@@ -41,7 +41,7 @@ from vgg.model import LAYER_NAMES, VGG19, min_input_size
 from vgg.transfer import CONTENT_LAYERS, STYLE_LAYERS, Objective, estimate_bytes, resize_array
 from vgg.weights import WeightsError
 
-DEFAULTS = dict(size=512, iters=500, content_weight=1e-2, style_weight=1.0, tv_weight=1e-4,
+DEFAULTS = dict(size=512, iters=500, content_weight=1e-2, style_weight=1.0, tv_weight=1e-3,
                 lr={"lbfgs": 1.0, "adam": 10.0}, history=100)
 
 
