@@ -41,7 +41,7 @@ from vgg.model import LAYER_NAMES, VGG19, min_input_size
 from vgg.transfer import CONTENT_LAYERS, STYLE_LAYERS, Objective, estimate_bytes, resize_array
 from vgg.weights import WeightsError
 
-DEFAULTS = dict(size=512, iters=500, content_weight=1e-2, style_weight=1.0, tv_weight=1e-3,
+DEFAULTS = dict(size=512, iters=500, style_weight=1.0, tv_weight=1e-3,
                 lr={"lbfgs": 1.0, "adam": 10.0}, history=100)
 
 
@@ -103,8 +103,8 @@ def build_parser():
                    help="longest side of the result in pixels")
     g.add_argument("--iters", type=positive_int, default=DEFAULTS["iters"],
                    help="optimisation steps (per scale with --scales)")
-    g.add_argument("--content-weight", type=nonnegative_float, default=DEFAULTS["content_weight"],
-                   help="alpha of eq. 7")
+    g.add_argument("--content-weight", type=nonnegative_float, default=None,
+                   help="alpha of eq. 7 (default: 1e-2 * (256 / size)^2, see default_alpha)")
     g.add_argument("--style-weight", type=nonnegative_float, default=DEFAULTS["style_weight"],
                    help="beta of eq. 7 (alpha/beta near 1e-2 balances the original VGG weights)")
     g.add_argument("--tv-weight", type=nonnegative_float, default=DEFAULTS["tv_weight"],
@@ -160,6 +160,17 @@ def build_parser():
 
 # ----------------------------------------------------------------------------- checks
 
+def default_alpha(size):
+    """alpha = 1e-2 at 256 px, scaled by (256 / size)^2: the same balance at every size.
+
+    The content loss (eq. 1) sums over the M_l pixels of a layer, so it grows with
+    the image; the style loss (eq. 4) divides by M_l^2 what grows as M_l^2, so it
+    does not. A fixed alpha/beta would let the photo swamp the style at 512 px.
+    alpha/beta = 1e-2 at 256 px is the balance measured in ../shared/REFERENCE.md.
+    """
+    return 1e-2 * (256 / size) ** 2
+
+
 def check_arguments(args):
     """Refuse what cannot work before anything is loaded or written."""
     if args.mode != "style" and not args.content:
@@ -179,6 +190,8 @@ def check_arguments(args):
         args.init = "noise"
     if args.mode == "content" and args.init in ("content", "style"):
         args.init = "noise"
+    if args.content_weight is None:
+        args.content_weight = default_alpha(args.size)
     deepest = max(layers_used(args), key=LAYER_NAMES.index)
     smallest = args.size // 2 ** (args.scales - 1)
     if smallest < min_input_size(deepest):

@@ -97,15 +97,24 @@ def test_whole_objective_gradient_matches_torch(files):
 
 def test_quick_run_writes_an_image_and_a_json_log(files, tmp_path):
     out, log = tmp_path / "out.png", tmp_path / "log.jsonl"
-    r = run_stylize(*quick(files, "--output", out, "--log", log, "--iters", 4))
+    r = run_stylize(*quick(files, "--output", out, "--log", log, "--iters", 4, "--content-weight", 0.02,
+                           "--style-weight", 3, "--tv-weight", 1e-4))
     assert r.returncode == 0, r.stderr
     assert Image.open(out).size == (32, 25)
     records = [json.loads(line) for line in log.read_text().splitlines()]
     assert [r["iter"] for r in records] == [1, 2, 3, 4]
     for rec in records:
         assert set(rec) >= {"iter", "loss", "content", "style", "tv", "seconds"}
-        assert rec["loss"] == pytest.approx(1e-2 * rec["content"] + 1.0 * rec["style"] + 1e-4 * rec["tv"],
+        assert rec["loss"] == pytest.approx(0.02 * rec["content"] + 3 * rec["style"] + 1e-4 * rec["tv"],
                                             rel=1e-6)
+
+
+@pytest.mark.parametrize("size,alpha", [(256, "0.01"), (512, "0.0025"), (64, "0.16")])
+def test_default_alpha_keeps_the_balance_at_every_size(files, tmp_path, size, alpha):
+    r = run_stylize("--content", files / "content.png", "--style", files / "style.jpg",
+                    "--weights", files / "random.h5", "--size", size, "--iters", 1, "-o", tmp_path / "o.png")
+    assert r.returncode == 0, r.stderr
+    assert f"alpha {alpha}," in r.stderr.splitlines()[0]
 
 
 @pytest.mark.parametrize("mode", ["content", "style"])
