@@ -17,6 +17,15 @@ It walks `model.blocks` itself -- a replay of VGG19.backward in vgg/model.py
 with prints -- and ends by checking that its image gradient equals the one
 vgg.transfer.Objective computes. docs/walkthrough.md reads its output.
 """
+
+import os
+
+# One worker thread per core, each with a one-thread BLAS (minigrad/backend.py,
+# host_threads): faster and steadier than a multi-threaded BLAS, above all on a busy
+# machine (benchmarks/RESULTS.md). Set before NumPy is imported; the environment wins.
+os.environ.setdefault("MINIGRAD_THREADS", str(os.cpu_count() or 1))
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import argparse
 import sys
 

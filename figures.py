@@ -15,15 +15,31 @@ Figure 3 is the trade-off of eq. 7: rows use the style layers up to conv1_1,
 conv2_1, ..., conv5_1; columns put more and more weight on the content
 (alpha/beta = 1e-3 ... 1). Every cell starts from the same white noise.
 
+The style row gets more iterations (--style-iters, 500) than the content row.
+L-BFGS without a line search (this project's, like torch's) starts slowly on a
+small, flat objective: its first step has an l1 length of 1, it keeps a
+curvature pair only if y.s > 1e-10, and until it has one it takes plain
+gradient steps. The style of conv1_1 alone, at 128 px from the grey noise,
+stays near its starting value (6.9e5 -> 2.6e5) for 250 iterations, then
+collects pairs and falls to 0.2 by iteration 500.
+
 Each picture is one call of `reconstruct`: the objective of vgg/transfer.py
 optimised with minigrad's L-BFGS (the settings of `stylize.py --mode content`
 and `--mode style`: noise start, TV weight 0, lr 1, history 100). The figures
 are written as labelled PNGs (Pillow's default font); the source images are not
 copied into them.
 """
+
+import os
+
+# One worker thread per core, each with a one-thread BLAS (minigrad/backend.py,
+# host_threads): faster and steadier than a multi-threaded BLAS, above all on a busy
+# machine (benchmarks/RESULTS.md). Set before NumPy is imported; the environment wins.
+os.environ.setdefault("MINIGRAD_THREADS", str(os.cpu_count() or 1))
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import argparse
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -60,13 +76,15 @@ def canvas(content, styles, size):
 
 def reconstruct(model, content, styles, content_layers, style_layers, alpha, beta,
                 iters, size, seed=0, backend="numpy"):
-    """Optimise white noise for `iters` L-BFGS steps of eq. 7; return (x, seconds).
+    """Optimise white noise for `iters` L-BFGS steps of eq. 7; return (x, stats).
 
     content: a PIL RGB image or None; styles: a list of PIL RGB images (may be empty).
     The canvas is the content image at longest side `size` (the style image's if
     there is no content), even when only style layers are matched; each style
     image is resized to the same longest side.
-    x is the result in Caffe space, (1, 3, H, W) float32, on the backend's device.
+    x is the result in Caffe space, (1, 3, H, W) float32, on the backend's device;
+    stats = {"seconds": ..., "content": L_content, "style": L_style} (the terms at
+    the last evaluation, unweighted: alpha and beta not applied).
     """
     shape = canvas(content, styles, size)                                    # (H, W)
     target = lambda img: to_device(images.preprocess(img), backend)
@@ -81,7 +99,7 @@ def reconstruct(model, content, styles, content_layers, style_layers, alpha, bet
             loss = opt.step(objective)                       # f at the old x, then x moves
             if not math.isfinite(loss):
                 raise FloatingPointError(f"the loss became {loss} at iteration {it + 1}")
-    return opt.x, time.perf_counter() - t0
+    return opt.x, {"seconds": time.perf_counter() - t0, **objective.terms}
 
 
 def psnr(a, b):
@@ -156,26 +174,31 @@ def figure1(model, content, style, args, say):
     reference = images.resize_to(content, shape)             # what PSNR compares against
     top, top_captions = [], []
     for layer in FIG1_CONTENT_LAYERS:                        # alpha 1, beta 0: --mode content
-        x, seconds = reconstruct(model, content, [], [layer], [], 1.0, 0.0,
-                                 args.iters, args.size, args.seed, args.backend)
+        x, stats = reconstruct(model, content, [], [layer], [], 1.0, 0.0,
+                               args.iters, args.size, args.seed, args.backend)
         img = images.deprocess(x)
         db = psnr(img, reference)
-        say(f"fig1 content {layer}: PSNR {db:.1f} dB  ({args.iters} iterations, {seconds:.1f} s, "
-            f"{seconds / args.iters:.2f} s/it)")
+        say(f"fig1 content {layer}: PSNR {db:.1f} dB  (L_content {stats['content']:.3g}; "
+            + timing(args.iters, stats) + ")")
         top.append(img)
         top_captions.append(f"{layer}  {db:.1f} dB")
     bottom, bottom_captions = [], []
-    for layers in FIG1_STYLE_SETS:                           # alpha 0, beta 1: --mode style
-        x, seconds = reconstruct(model, content, [style], [], layers, 0.0, 1.0,
-                                 args.iters, args.size, args.seed, args.backend)
-        say(f"fig1 style {layers[0]}..{layers[-1]}: {args.iters} iterations, {seconds:.1f} s "
-            f"({seconds / args.iters:.2f} s/it)")
+    for layers in FIG1_STYLE_SETS:                           # alpha 0: --mode style
+        x, stats = reconstruct(model, content, [style], [], layers, 0.0, 1.0,
+                               args.style_iters, args.size, args.seed, args.backend)
+        say(f"fig1 style {layers[0]}..{layers[-1]}: L_style {stats['style']:.3g}  ("
+            + timing(args.style_iters, stats) + ")")
         bottom.append(images.deprocess(x))
         bottom_captions.append(layers[-1] if len(layers) == 1 else f"..{layers[-1]}")
     return make_grid([top, bottom],
-                     f"Figure 1: reconstructions from white noise, {args.iters} L-BFGS iterations",
+                     f"Figure 1: reconstructions from white noise, L-BFGS, {args.iters} iterations "
+                     f"(content), {args.style_iters} (style)",
                      ["content\n(one layer)", "style\n(layers up to)"],
                      captions=[top_captions, bottom_captions])
+
+
+def timing(iters, stats):
+    return f"{iters} iterations, {stats['seconds']:.1f} s, {stats['seconds'] / iters:.2f} s/it"
 
 
 def figure3(model, content, style, args, say):
@@ -184,10 +207,11 @@ def figure3(model, content, style, args, say):
     for layers in FIG3_STYLE_SETS:
         row = []
         for ratio in args.ratios:
-            x, seconds = reconstruct(model, content, [style], ["conv4_2"], layers, ratio, 1.0,
-                                     args.iters, args.size, args.seed, args.backend)
-            say(f"fig3 style {layers[0]}..{layers[-1]}, alpha/beta {ratio:g}: {args.iters} "
-                f"iterations, {seconds:.1f} s ({seconds / args.iters:.2f} s/it)")
+            x, stats = reconstruct(model, content, [style], ["conv4_2"], layers, ratio, 1.0,
+                                   args.iters, args.size, args.seed, args.backend)
+            say(f"fig3 style {layers[0]}..{layers[-1]}, alpha/beta {ratio:g}: L_content "
+                f"{stats['content']:.3g}, L_style {stats['style']:.3g}  ("
+                + timing(args.iters, stats) + ")")
             row.append(images.deprocess(x))
         tiles.append(row)
     return make_grid(tiles, f"Figure 3: content conv4_2, {args.iters} L-BFGS iterations from noise",
@@ -218,6 +242,8 @@ def build_parser():
     g.add_argument("--size", type=int, default=128, help="longest side of each picture in pixels")
     g.add_argument("--iters", type=int, default=200, help="L-BFGS iterations per picture")
     g.add_argument("--seed", type=int, default=0, help="seed of the white noise")
+    g.add_argument("--style-iters", type=int, default=500,
+                   help="L-BFGS iterations per style reconstruction of Figure 1 (see the docstring)")
     g.add_argument("--ratios", type=ratio_list, default=FIG3_RATIOS, metavar="R,R,...",
                    help="Figure 3's columns: alpha/beta values (beta = 1)")
     g = p.add_argument_group("machine")
@@ -237,8 +263,8 @@ def main(argv=None):
     if existing and not args.overwrite:
         print(f"figures.py: error: {existing[0]} already exists (add --overwrite)", file=sys.stderr)
         return 2
-    if args.iters < 1:
-        print("figures.py: error: --iters must be at least 1", file=sys.stderr)
+    if min(args.iters, args.style_iters) < 1:
+        print("figures.py: error: --iters and --style-iters must be at least 1", file=sys.stderr)
         return 2
     if args.size < 16:
         print("figures.py: error: --size must be at least 16 (conv5_x sees 1/16 of each side)",

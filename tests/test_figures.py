@@ -32,7 +32,7 @@ def files(tmp_path_factory):
 
 def run_figures(files, *extra):
     args = ["--content", files / "content.png", "--style", files / "style.png",
-            "--weights", files / "random.h5", "--size", 32, "--iters", 2, *extra]
+            "--weights", files / "random.h5", "--size", 32, "--iters", 2, "--style-iters", 2, *extra]
     result = subprocess.run(
         [sys.executable, str(ROOT / "figures.py"), *map(str, args)],
         capture_output=True, text=True, timeout=600, cwd=ROOT)
