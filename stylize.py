@@ -264,8 +264,7 @@ def load_rgb(path):
 def canvas_shape(args, content_img, style_imgs, size):
     """(H, W) of the result at a given longest side."""
     base = content_img if content_img is not None else style_imgs[0]
-    w, h = images.resize_longest(base, size).size
-    return h, w
+    return images.longest_side_shape(base.size, size)                 # arithmetic, no resizing
 
 
 def fit(img, shape, deepest):
@@ -537,7 +536,7 @@ def check_memory(args, shape):
         smaller = int(args.size * math.sqrt(have / need) * 0.9) // 16 * 16
         raise Refusal(f"a {shape[1]}x{shape[0]} run needs about {need / 2**30:.1f} GiB but only "
                       f"{have / 2**30:.1f} GiB is free; try --size {max(16, smaller)}"
-                      + (" or a smaller --history" if args.optimizer == "lbfgs" else ""), status=1)
+                      + (" or a smaller --history" if args.optimizer == "lbfgs" else ""))
 
 
 if __name__ == "__main__":

@@ -233,6 +233,14 @@ def test_refusals_are_one_clear_line_and_leave_no_output(files, tmp_path, case):
     assert sorted(p.name for p in tmp_path.iterdir()) == before, case
 
 
+def test_a_run_too_large_for_memory_is_refused_with_the_estimate(files, tmp_path):
+    out = tmp_path / "huge.png"
+    r = run_stylize(*quick(files, "--size", 200000, "-o", out))
+    assert r.returncode == 2, r.stderr
+    assert "GiB" in r.stderr and "try --size" in r.stderr and "Traceback" not in r.stderr
+    assert not out.exists()
+
+
 def test_cupy_without_a_gpu_is_refused(files, tmp_path):
     from minigrad.backend import gpu_available
     if gpu_available():

@@ -123,10 +123,14 @@ def resize_longest(img, size):
         return img
     if int(size) != size or size < 1:
         raise ValueError(f"size must be a positive whole number of pixels, got {size!r}")
-    w, h = img.size
+    return resize_to(img, longest_side_shape(img.size, size))
+
+
+def longest_side_shape(wh, size):
+    """(height, width) of an image of size wh = (width, height) scaled so its longest side is `size`."""
+    w, h = wh
     scale = size / max(w, h)
-    new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
-    return resize_to(img, (new_h, new_w))
+    return max(1, round(h * scale)), max(1, round(w * scale))
 
 
 def resize_to(img, shape):
