@@ -226,3 +226,16 @@ def test_the_anchor_rule():
     assert github_anchor("## The tests: what they prove") == "the-tests-what-they-prove"
     assert github_anchor("## 가중치 (The weights)") == "가중치-the-weights"
     assert github_anchor("## `conv4_2` *here*") == "conv4_2-here"
+
+
+def test_every_stylize_option_is_documented_in_both_readmes():
+    import re
+    import subprocess
+    import sys
+    help_text = subprocess.run([sys.executable, str(ROOT / "stylize.py"), "--help"],
+                               capture_output=True, text=True, cwd=ROOT).stdout
+    options = set(re.findall(r"(--[a-z][a-z-]+)", help_text)) - {"--help"}
+    for name in ("README.md", "README.ko.md"):
+        text = (ROOT / name).read_text(encoding="utf-8")
+        missing = sorted(o for o in options if f"`{o}" not in text)
+        assert not missing, f"{name} does not document {missing}"
