@@ -18,7 +18,7 @@ so its three local derivatives are
     dw[k, c, p, q] += xpad[n, c, i*stride + p, j*stride + q] * dout[n, k, i, j]
     db[k]          += dout[n, k, i, j]
 """
-from .backend import band_bytes, conv3x3_algorithm, get_array_module
+from .backend import band_bytes, conv3x3_algorithm, get_array_module, host_map, host_threads
 from . import winograd
 
 
@@ -181,15 +181,16 @@ def uses_winograd(w, stride, pad):
 WINOGRAD_MIN_CHANNELS = 16
 
 
-def conv2d_forward(x, w, b, stride=1, pad=0):
+def conv2d_forward(x, w, b, stride=1, pad=0, U=None):
     """Fast convolution, same result and signature as conv2d_forward_naive.
 
     The cache is (x, w, b, stride, pad, U): U (16, K, C) is the Winograd kernel
     (minigrad/winograd.py) when that path ran, kept because the backward reuses
-    it; None after the im2col path.
+    it; None after the im2col path. A caller whose w never changes (a frozen
+    layer) may pass the U it computed before, saving the kernel transform.
     """
     if uses_winograd(w, stride, pad):
-        U = winograd.kernel_transform(w)                              # (16, K, C)
+        U = winograd.kernel_transform(w) if U is None else U          # (16, K, C)
         out = winograd.conv3x3(x, U, b)                               # (N, K, H, W)
         return out, (x, w, b, stride, pad, U)
     xp = get_array_module(x)
@@ -199,12 +200,17 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
     xpad = pad_hw(x, pad)                                             # (N, C, H+2p, W+2p)
     w_mat = w.reshape(K, C * KH * KW)                                 # (K, C*KH*KW)
     out = xp.empty((N, K, OH, OW), dtype=x.dtype)
-    for n in range(N):
-        for i0, i1 in _bands(OH, _rows_per_band(C, KH, KW, OW, x.itemsize, xp)):
+    rows = _rows_per_band(C, KH, KW, OW, x.itemsize, xp)
+    bands = _bands(OH, min(rows, -(-OH // host_threads(xp))))         # at least one band a thread
+
+    def run(n, j0, j1):                                               # bands j0..j1-1 of image n
+        for i0, i1 in bands[j0:j1]:
             band = xpad[n:n + 1, :, i0 * stride:(i1 - 1) * stride + KH]   # (1, C, rows seen, Wp)
             cols = im2col(band, KH, KW, stride, i1 - i0, OW)              # (C*KH*KW, rows*OW)
             prod = (w_mat @ cols).reshape(K, i1 - i0, OW)                 # (K, rows, OW)
             xp.add(prod, b[:, None, None], out=out[n, :, i0:i1])
+    for n in range(N):
+        host_map(xp, lambda j0, j1: run(n, j0, j1), len(bands))       # bands over the host's threads
     return out, (x, w, b, stride, pad, None)
 
 

@@ -12,7 +12,7 @@ path; float64 works everywhere for gradient checks.
 import numpy as np
 
 from .backend import get_array_module, host_map, move_like
-from . import conv, pool
+from . import conv, pool, winograd
 
 
 # --------------------------------------------------------------------------
@@ -70,16 +70,30 @@ class Conv2d:
                   * (2.0 / fan_in) ** 0.5).astype(dtype)
         self.b = np.zeros(out_channels, dtype=dtype)
         self.dW = self.db = None
-        self.cache = None                          # (x or its shape, W, b, stride, pad)
+        self.cache = None                          # (x or its shape, W, b, stride, pad, U)
+        self._U = self._U_of = None                # a frozen layer's Winograd kernel, and its W
 
     def forward(self, x):
         if get_array_module(self.W) is not get_array_module(x):   # follow the data (GPU/host)
             self.W, self.b = move_like(self.W, x), move_like(self.b, x)
-        y, cache = conv.conv2d_forward(x, self.W, self.b, self.stride, self.padding)
+        y, cache = conv.conv2d_forward(x, self.W, self.b, self.stride, self.padding,
+                                       U=self._frozen_kernel_transform())
         if self.frozen:                            # backward will need only x's shape
             cache = (_Shape(x), *cache[1:])
         self.cache = cache
         return y
+
+    def _frozen_kernel_transform(self):
+        """Winograd's U = G W G^T, once per weight array of a frozen layer (None otherwise).
+
+        A frozen network's weights never change, so the transform need not be redone
+        at every forward. Change frozen weights by assigning a new array to W.
+        """
+        if not (self.frozen and conv.uses_winograd(self.W, self.stride, self.padding)):
+            return None
+        if self._U_of is not self.W:
+            self._U, self._U_of = winograd.kernel_transform(self.W), self.W
+        return self._U
 
     def backward(self, dout):
         dx, dW, db = conv.conv2d_backward(dout, self.cache, need_dw=not self.frozen)
