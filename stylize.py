@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from minigrad.backend import (BACKENDS, BackendUnavailable, available_memory, backend_module,
-                              to_device, to_numpy)
+                              to_device)
 from minigrad.optim import LBFGS, Adam
 from vgg import images
 from vgg.images import ImageError

@@ -4,7 +4,6 @@ Most runs use random VGG weights written to a temporary .h5 (no download); the
 tests marked `network` use the real weights (fetched once into weights/).
 """
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from minigrad.backend import to_device, to_numpy
+from minigrad.backend import to_numpy
 from minigrad.gradcheck import relative_error
 from vgg.model import VGG19
 from vgg.transfer import Objective
