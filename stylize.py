@@ -472,8 +472,10 @@ def start_image(args, shape, content, style_imgs, init_img):
     if args.init == "style":
         return to_device(images.preprocess(images.resize_to(style_imgs[0], shape)), args.backend)
     if args.init == "noise":
-        rng = np.random.default_rng(args.seed)              # on the host: same noise on any backend
-        noise = rng.standard_normal((1, 3) + tuple(shape)).astype(np.float32) * 1.0
+        # White noise of unit variance in Caffe space, i.e. a mean-grey image with faint
+        # grain; drawn on the host so a seed gives the same start on any backend.
+        rng = np.random.default_rng(args.seed)
+        noise = rng.standard_normal((1, 3) + tuple(shape)).astype(np.float32)   # (1, 3, H, W)
         return to_device(noise, args.backend)
     return to_device(images.preprocess(images.resize_to(init_img, shape)), args.backend)
 
