@@ -10,6 +10,13 @@ N_l = C feature maps of M_l = H * W pixels, and F^l is their (N_l, M_l) view.
     style_loss    eqs. 4-6   E = 1/(4 N_l^2 M_l^2) sum (G - A)^2,   dE/dF = (G - A) F / (N_l^2 M_l^2)
     tv_loss                  sum of squared differences of vertical and horizontal neighbours
 
+The scale-free forms divide each term by the size of its own target, so that
+one setting of the weights means the same for any painting and image size
+(docs/backprop.md, "Scale-free terms"); the paper's equations above are unchanged:
+
+    relative_content_loss    C = ||F - P||^2 / ||P||^2,   dC/dF = 2 (F - P) / ||P||^2
+    relative_style_loss      S = ||G - A||^2 / ||A||^2,   dS/dF = 4 (G - A) F / ||A||^2
+
 Values are Python floats; gradients are arrays of F's shape, dtype and device.
 """
 from .backend import get_array_module
@@ -61,6 +68,38 @@ def style_loss(F, A):
     value = scale * float((diff * diff).sum())
     dG = (2.0 * scale) * diff                                         # dE/dG = 2 scale (G - A)
     return value, gram_backward(dG, F).astype(F.dtype, copy=False)
+
+
+def relative_content_loss(F, P):
+    """The content loss relative to the target's size: C = ||F - P||^2 / ||P||^2.
+
+    Eq. 1 times 2 / ||P||^2, a constant: C = 0 is the photo's features, C = 1 is
+    as far from them as an all-zero map. Gradient 2 (F - P) / ||P||^2, masked by
+    the ReLU's backward as in eq. 2.
+    """
+    diff = F - P
+    norm = float((P * P).sum())                                       # ||P||^2
+    if norm == 0:
+        raise ValueError("the content target is all zeros: a relative loss has no scale")
+    return float((diff * diff).sum()) / norm, (2.0 / norm) * diff     # dC/dF = 2 (F - P) / ||P||^2
+
+
+def relative_style_loss(F, A):
+    """The style loss relative to the target's size: S = ||G - A||^2 / ||A||^2, G = F F^T.
+
+    Eq. 4 times 4 N_l^2 M_l^2 / ||A||^2, a constant, so the gradient is eq. 6's
+    times the same: dS/dG = 2 (G - A) / ||A||^2, and through G = F F^T
+    (gram_backward, dG symmetric) dS/dF = 4 (G - A) F / ||A||^2. S = 0 is the
+    painting's statistics, S = 1 as far from them as a blank map; the M_l and
+    N_l that make eq. 4's size vary by orders of magnitude between paintings
+    and layers cancel.
+    """
+    norm = float((A * A).sum())                                       # ||A||^2
+    if norm == 0:
+        raise ValueError("the style target is all zeros: a relative loss has no scale")
+    diff = gram_matrix(F) - A                                         # (N_l, N_l)
+    dG = (2.0 / norm) * diff                                          # dS/dG = 2 (G - A) / ||A||^2
+    return float((diff * diff).sum()) / norm, gram_backward(dG, F).astype(F.dtype, copy=False)
 
 
 def tv_loss(x):

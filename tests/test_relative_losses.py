@@ -1,0 +1,104 @@
+"""The scale-free loss terms (minigrad.losses.relative_*) against PyTorch and finite differences.
+
+They are the paper's eqs. 1 and 4 divided by the size of their target
+(docs/backprop.md, "Scale-free terms"); these tests also pin down that they
+stay unchanged when the features and targets are scaled together.
+"""
+import numpy as np
+import pytest
+
+from minigrad import losses
+from minigrad.backend import to_numpy
+from minigrad.gradcheck import check_gradient
+
+from .oracle import check_against_torch
+
+DTYPES = ["float64", "float32"]
+SHAPES = [(1, 3, 5, 7), (1, 8, 6, 4), (1, 1, 2, 9)]
+
+
+def torch_gram(F):
+    Fm = F.reshape(F.shape[1], -1)                 # (N_l, M_l)
+    return Fm @ Fm.T
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_relative_content_loss_matches_torch(shape, dtype, backend):
+    rng = np.random.default_rng(10)
+
+    def ours(xs, dout):
+        value, dF = losses.relative_content_loss(xs["F"], xs["P"])
+        return np.array(value), {"F": dF * dout}
+
+    check_against_torch(ours, lambda t: ((t["F"] - t["P"]) ** 2).sum() / (t["P"] ** 2).sum(),
+                        {"F": rng.standard_normal(shape), "P": rng.standard_normal(shape)},
+                        dtype, backend, f"relative_content_loss[{shape}]")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_relative_style_loss_matches_torch(shape, dtype, backend):
+    rng = np.random.default_rng(11)
+    A = to_numpy(losses.gram_matrix(rng.standard_normal(shape) + 0.5))   # a constant target
+
+    def ours(xs, dout):
+        value, dF = losses.relative_style_loss(xs["F"], xs["A"])
+        return np.array(value), {"F": dF * dout}
+
+    check_against_torch(ours, lambda t: ((torch_gram(t["F"]) - t["A"]) ** 2).sum() / (t["A"] ** 2).sum(),
+                        {"F": rng.standard_normal(shape), "A": A}, dtype, backend,
+                        f"relative_style_loss[{shape}]")
+
+
+def test_relative_losses_by_finite_differences(backend, to_backend):
+    rng = np.random.default_rng(12)
+    F = to_backend(rng.standard_normal((1, 4, 5, 6)))
+    P = to_backend(rng.standard_normal((1, 4, 5, 6)))
+    A = losses.gram_matrix(to_backend(rng.standard_normal((1, 4, 5, 6))))
+    for name, loss in {"content": lambda F_: losses.relative_content_loss(F_, P),
+                       "style": lambda F_: losses.relative_style_loss(F_, A)}.items():
+        _, grad = loss(F)
+        err = check_gradient(lambda F_: loss(F_)[0], F, grad)
+        assert err < 1e-6, f"{name}: finite differences disagree by {err:.2e}"
+
+
+def test_relative_losses_are_the_papers_times_a_constant(backend, to_backend):
+    rng = np.random.default_rng(13)
+    F = to_backend(rng.standard_normal((1, 4, 5, 6)))
+    P = to_backend(rng.standard_normal((1, 4, 5, 6)))
+    A = losses.gram_matrix(to_backend(rng.standard_normal((1, 4, 5, 6))))
+    N, M = 4, 30
+    c, dc = losses.content_loss(F, P)
+    rc, drc = losses.relative_content_loss(F, P)
+    k = 2.0 / float((P * P).sum())                                # C = eq. 1 * 2 / ||P||^2
+    assert rc == pytest.approx(k * c, rel=1e-12)
+    np.testing.assert_allclose(to_numpy(drc), k * to_numpy(dc), rtol=1e-12)
+    e, de = losses.style_loss(F, A)
+    rs, drs = losses.relative_style_loss(F, A)
+    k = 4.0 * N * N * M * M / float((A * A).sum())                # S = eq. 4 * 4 N^2 M^2 / ||A||^2
+    assert rs == pytest.approx(k * e, rel=1e-12)
+    np.testing.assert_allclose(to_numpy(drs), k * to_numpy(de), rtol=1e-10)
+
+
+def test_relative_losses_ignore_the_scale_of_the_maps(backend, to_backend):
+    """Scaling features and targets together (a brighter painting, a bigger image) changes nothing."""
+    rng = np.random.default_rng(14)
+    F = to_backend(rng.standard_normal((1, 4, 5, 6)))
+    S = to_backend(rng.standard_normal((1, 4, 5, 6)))
+    for a in (1e-3, 7.0, 1e3):
+        assert losses.relative_style_loss(a * F, losses.gram_matrix(a * S))[0] == pytest.approx(
+            losses.relative_style_loss(F, losses.gram_matrix(S))[0], rel=1e-9)
+        assert losses.relative_content_loss(a * F, a * S)[0] == pytest.approx(
+            losses.relative_content_loss(F, S)[0], rel=1e-9)
+    assert losses.relative_content_loss(F, F)[0] == 0
+    assert losses.relative_content_loss(F * 0, S)[0] == pytest.approx(1.0)       # a blank map: 1
+    assert losses.relative_style_loss(F * 0, losses.gram_matrix(S))[0] == pytest.approx(1.0)
+
+
+def test_relative_losses_refuse_an_all_zero_target(backend, to_backend):
+    F = to_backend(np.ones((1, 2, 3, 3)))
+    with pytest.raises(ValueError, match="all zeros"):
+        losses.relative_content_loss(F, F * 0)
+    with pytest.raises(ValueError, match="all zeros"):
+        losses.relative_style_loss(F, losses.gram_matrix(F) * 0)
