@@ -286,3 +286,23 @@ def match_color(style_rgb, content_rgb, eps=1e-5):
 
 
 match_color_histogram = match_color   # the same, under the name of the paper's section
+
+
+# The two colour-preserving recipes of Gatys et al., "Preserving Color in Neural Artistic
+# Style Transfer" (2016), on PIL images; stylize.py's --preserve-colors picks one.
+
+def luminance_only(img):
+    """The image's luminance Y (of YIQ) as a grey RGB image: the input of luminance-only transfer."""
+    y = rgb_to_yiq(np.asarray(img.convert("RGB"), dtype=np.float32))[..., :1]     # (H, W, 1)
+    return Image.fromarray(np.round(np.clip(np.repeat(y, 3, axis=2), 0, 255)).astype(np.uint8))
+
+
+def recolor(style_img, content_img):
+    """The style image recoloured to the content's colour statistics (match_color), as a PIL image.
+
+    Used for colour histogram matching, and, on luminance images, to give the style's
+    luminance the photo's mean and spread (a grey image's covariance has one direction,
+    so match_color then matches that one mean and standard deviation).
+    """
+    out = match_color(np.asarray(style_img.convert("RGB")), np.asarray(content_img.convert("RGB")))
+    return Image.fromarray(np.round(out).astype(np.uint8))

@@ -2,13 +2,27 @@
 
     L(x) = alpha * L_content(x)  +  beta * L_style(x)  +  tv_weight * TV(x)
 
-L_content sums eq. 1 over the content layers (the paper: conv4_2); L_style is
-eq. 5, sum_l w_l E_l over the style layers (the paper: conv1_1 ... conv5_1,
-w_l = 1/5); TV is minigrad.losses.tv_loss, a smoothness term the paper does not
-use (0 reproduces the paper). `Objective.__call__` is the whole story of one
-iteration: features of x, each loss and its gradient, the gradients handed to
-VGG's backward, the image gradient returned. The targets (the content image's
-features P^l, the style images' Gram matrices A^l) are computed once.
+L_content sums the content layers' terms with weights v_l (the paper: conv4_2
+alone); L_style is eq. 5, sum_l w_l E_l over the style layers (the paper:
+conv1_1 ... conv5_1, w_l = 1/5); TV is minigrad.losses.tv_loss, a smoothness
+term the paper does not use (0 reproduces the paper). The layer weights are
+relative: they are normalised to sum to 1.
+
+Two normalisations of the terms (the `normalization` argument):
+  "paper"     eq. 1 for each content layer, eq. 4 for each style layer, TV as is.
+              Their sizes depend on the image size and vary by orders of
+              magnitude from painting to painting, so alpha/beta must be retuned
+              for each pair (Figure 3's sweep uses this).
+  "relative"  each term divided by the size of its own target
+              (losses.relative_content_loss, relative_style_loss; TV divided by
+              the photo's own TV): every term is 0 at its target and 1 at a blank
+              image, whatever the painting and the size, so one alpha/beta gives
+              the same look everywhere (docs/backprop.md, "Scale-free terms").
+
+`Objective.__call__` is the whole story of one iteration: features of x, each
+loss and its gradient, the gradients handed to VGG's backward, the image
+gradient returned. The targets (the content image's features P^l, the style
+images' Gram matrices A^l) are computed once.
 """
 import numpy as np
 
@@ -48,17 +62,36 @@ def canvas_pixels(shape, layers):
     return {l: (H // min_input_size(l)) * (W // min_input_size(l)) for l in layers}
 
 
+NORMALIZATIONS = ("relative", "paper")
+LOSSES = {"paper": (losses.content_loss, losses.style_loss),
+          "relative": (losses.relative_content_loss, losses.relative_style_loss)}
+
+
+def layer_weights(layers, weights=None):
+    """{layer: weight}, normalised to sum to 1 (equal if None: eq. 5's w_l = 1/L)."""
+    weights = [1.0] * len(layers) if weights is None else [float(w) for w in weights]
+    if len(weights) != len(layers):
+        raise ValueError(f"{len(weights)} layer weights for {len(layers)} layers")
+    total = sum(weights)
+    if not total > 0 or any(w < 0 for w in weights):
+        raise ValueError("layer weights must be >= 0 and not all zero")
+    return {l: w / total for l, w in zip(layers, weights)}
+
+
 class Objective:
     """f(x) -> (L, dL/dx) for one canvas size; the loss terms of the last call in .terms."""
 
     def __init__(self, model, shape, content=None, styles=(), blend=None,
                  content_layers=CONTENT_LAYERS, style_layers=STYLE_LAYERS,
-                 alpha=1e-2, beta=1.0, tv_weight=0.0):
+                 alpha=1e-2, beta=1.0, tv_weight=0.0, normalization="paper",
+                 content_layer_weights=None, style_layer_weights=None):
         self.model = model
         self.alpha, self.beta, self.tv_weight = alpha, beta, tv_weight
+        self.content_term, self.style_term = LOSSES[normalization]
         self.content_layers = list(content_layers) if content is not None else []
         self.style_layers = list(style_layers) if styles else []
-        self.w = {l: 1.0 / len(self.style_layers) for l in self.style_layers}   # eq. 5: w_l = 1/L
+        self.v = layer_weights(self.content_layers, content_layer_weights if content is not None else None)
+        self.w = layer_weights(self.style_layers, style_layer_weights if styles else None)  # eq. 5's w_l
         self.taps = list(dict.fromkeys(self.content_layers + self.style_layers))
         # The targets, computed once.
         self.P = {}
@@ -70,24 +103,32 @@ class Objective:
             blend = blend or [1.0] * len(styles)
             pixels = canvas_pixels(shape, self.style_layers)
             self.A = style_targets(model, styles, blend, self.style_layers, pixels)  # A^l of eq. 4
+        # TV's yardstick: 1 as is; relative: the photo's own TV (or the first painting's,
+        # per pixel of the canvas, when there is no photo), so TV = 1 is "as busy as the photo".
+        self.tv_scale = 1.0
+        if normalization == "relative" and tv_weight:
+            ref = content if content is not None else styles[0]
+            ref_tv = losses.tv_loss(ref)[0] * (shape[2] * shape[3]) / (ref.shape[2] * ref.shape[3])
+            self.tv_scale = 1.0 / max(ref_tv, 1e-12)
         self.terms = {}
 
     def __call__(self, x):
         F = self.model.forward(x, self.taps)                  # 1. the features of the current image
         grads, content, style = {}, 0.0, 0.0
         for l in self.content_layers:                         # 2. each loss and its gradient
-            value, dF = losses.content_loss(F[l], self.P[l])  # eqs. 1-2
-            content += value
-            grads[l] = self.alpha * dF
+            value, dF = self.content_term(F[l], self.P[l])    # eqs. 1-2 (or relative)
+            content += self.v[l] * value
+            grads[l] = (self.alpha * self.v[l]) * dF
         for l in self.style_layers:
-            value, dF = losses.style_loss(F[l], self.A[l])    # eqs. 4-6
+            value, dF = self.style_term(F[l], self.A[l])      # eqs. 4-6 (or relative)
             style += self.w[l] * value                        # eq. 5
             g = (self.beta * self.w[l]) * dF
             grads[l] = grads[l] + g if l in grads else g
         dx = self.model.backward(grads)                       # 3. back through VGG to the pixels
         tv, dtv = losses.tv_loss(x) if self.tv_weight else (0.0, None)
         if self.tv_weight:
-            dx += self.tv_weight * dtv
+            tv *= self.tv_scale
+            dx += (self.tv_weight * self.tv_scale) * dtv
         total = self.alpha * content + self.beta * style + self.tv_weight * tv   # eq. 7 (+ TV)
         self.terms = {"content": content, "style": style, "tv": tv}
         return total, dx
