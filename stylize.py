@@ -38,10 +38,15 @@ from minigrad.optim import LBFGS, Adam
 from vgg import images
 from vgg.images import ImageError
 from vgg.model import LAYER_NAMES, VGG19, min_input_size
-from vgg.transfer import CONTENT_LAYERS, STYLE_LAYERS, Objective, estimate_bytes, resize_array
+from vgg.transfer import (CONTENT_LAYERS, NORMALIZATIONS, STYLE_LAYERS, Objective, estimate_bytes,
+                          layer_weights, resize_array)
 from vgg.weights import WeightsError
 
-DEFAULTS = dict(size=512, iters=500, style_weight=1.0, tv_weight=1e-3,
+# The weights of eq. 7 for each normalisation of the terms (vgg/transfer.py). "relative"'s
+# were chosen by measurement on the pairs of benchmarks/look.py (README, "The defaults").
+WEIGHTS = {"relative": dict(alpha=1.0, beta=1.0, tv=1e-2),
+           "paper": dict(alpha=None, beta=1.0, tv=1e-3)}   # alpha None: default_alpha(size)
+DEFAULTS = dict(size=512, iters=500, normalization="relative",
                 lr={"lbfgs": 1.0, "adam": 10.0}, history=100)
 
 
@@ -76,6 +81,16 @@ def positive_float(text):
     return value
 
 
+def weight_list(text):
+    try:
+        weights = [float(w) for w in text.split(",") if w.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be comma-separated numbers, got {text}")
+    if not weights or any(not (w >= 0) or math.isinf(w) for w in weights) or sum(weights) <= 0:
+        raise argparse.ArgumentTypeError(f"must be finite numbers >= 0, not all zero, got {text}")
+    return weights
+
+
 def layer_list(text):
     layers = [name.strip() for name in text.split(",") if name.strip()]
     unknown = [name for name in layers if name not in LAYER_NAMES]
@@ -104,15 +119,24 @@ def build_parser():
     g.add_argument("--iters", type=positive_int, default=DEFAULTS["iters"],
                    help="optimisation steps (per scale with --scales)")
     g.add_argument("--content-weight", type=nonnegative_float, default=None,
-                   help="alpha of eq. 7 (default: 1e-2 * (256 / size)^2, see default_alpha)")
-    g.add_argument("--style-weight", type=nonnegative_float, default=DEFAULTS["style_weight"],
-                   help="beta of eq. 7 (alpha/beta near 1e-2 balances the original VGG weights)")
-    g.add_argument("--tv-weight", type=nonnegative_float, default=DEFAULTS["tv_weight"],
-                   help="total-variation smoothing (0 = the paper)")
+                   help=f"alpha of eq. 7 (default: {WEIGHTS['relative']['alpha']:g} relative; "
+                        "paper: 1e-2 * (256 / size)^2, see default_alpha)")
+    g.add_argument("--style-weight", type=nonnegative_float, default=None,
+                   help="beta of eq. 7 (default: 1)")
+    g.add_argument("--tv-weight", type=nonnegative_float, default=None,
+                   help=f"total-variation smoothing (default: {WEIGHTS['relative']['tv']:g} relative, "
+                        "1e-3 paper; 0 = the paper)")
+    g.add_argument("--normalization", choices=NORMALIZATIONS, default=DEFAULTS["normalization"],
+                   help="relative: each loss term divided by its target's size, so the weights mean "
+                        "the same for any painting and size; paper: eqs. 1, 4, 5 as written")
     g.add_argument("--content-layers", type=layer_list, default=CONTENT_LAYERS,
                    help="comma-separated, e.g. conv4_2")
     g.add_argument("--style-layers", type=layer_list, default=STYLE_LAYERS,
-                   help="comma-separated, equal weights w_l")
+                   help="comma-separated (--list-layers prints the names)")
+    g.add_argument("--content-layer-weights", type=weight_list, metavar="W,...",
+                   help="one relative weight per content layer (normalised to sum to 1; default equal)")
+    g.add_argument("--style-layer-weights", type=weight_list, metavar="W,...",
+                   help="the paper's w_l, one per style layer (normalised to sum to 1; default equal)")
     g.add_argument("--pooling", choices=["max", "avg"], default="max",
                    help="VGG's pooling (the paper found avg slightly more appealing)")
     g.add_argument("--mode", choices=["transfer", "content", "style"], default="transfer",
@@ -132,9 +156,11 @@ def build_parser():
                    help="one weight per --style image (normalised to sum to 1)")
     g.add_argument("--style-scale", type=positive_float, default=1.0,
                    help="size of the style images relative to --size (bigger = larger brush strokes)")
-    g.add_argument("--preserve-colors", action="store_true",
-                   help="luminance-only transfer: keep the photo's colours "
-                        "(Gatys et al., 'Preserving Color in Neural Artistic Style Transfer')")
+    g.add_argument("--preserve-colors", nargs="?", const="luminance", choices=["luminance", "histogram"],
+                   help="keep the photo's colours (Gatys et al., 'Preserving Color in Neural Artistic "
+                        "Style Transfer'): luminance (the default when given alone) transfers on "
+                        "luminance and puts the photo's colours back; histogram recolours the "
+                        "paintings to the photo's colour statistics first")
     g.add_argument("--scales", type=positive_int, default=1,
                    help="coarse-to-fine: optimise at size/2^(N-1), upsample, ..., at --size")
     g = p.add_argument_group("output")
@@ -155,6 +181,8 @@ def build_parser():
                         "(default: weights/vgg19.h5, fetched on first use)")
     g.add_argument("--demo", action="store_true",
                    help="a small, quick run on a photo matplotlib ships and a style painted here")
+    g.add_argument("--list-layers", action="store_true",
+                   help="print VGG-19's layer names (for --content-layers, --style-layers) and exit")
     return p
 
 
@@ -182,6 +210,9 @@ def check_arguments(args):
     if args.style_blend and len(args.style_blend) != len(args.style or []):
         raise Refusal(f"--style-blend has {len(args.style_blend)} weights for "
                       f"{len(args.style or [])} style images")
+    if args.preserve_colors and args.mode != "transfer":
+        raise Refusal(f"--preserve-colors keeps the colours of a photo painted in a style; "
+                      f"--mode {args.mode} has no such pair")
     if args.style_blend and sum(args.style_blend) == 0:
         raise Refusal("--style-blend weights are all zero")
     if args.init not in ("noise", "content", "style") and not Path(args.init).is_file():
@@ -190,8 +221,18 @@ def check_arguments(args):
         args.init = "noise"
     if args.mode == "content" and args.init in ("content", "style"):
         args.init = "noise"
+    weights = WEIGHTS[args.normalization]
     if args.content_weight is None:
-        args.content_weight = default_alpha(args.size)
+        args.content_weight = weights["alpha"] if weights["alpha"] is not None else default_alpha(args.size)
+    if args.style_weight is None:
+        args.style_weight = weights["beta"]
+    if args.tv_weight is None:
+        args.tv_weight = weights["tv"]
+    for option, layers, given in [("--content-layer-weights", args.content_layers, args.content_layer_weights),
+                                  ("--style-layer-weights", args.style_layers, args.style_layer_weights)]:
+        if given is not None and len(given) != len(layers):
+            raise Refusal(f"{option} has {len(given)} weights for {len(layers)} layers "
+                          f"({', '.join(layers)})")
     deepest = max(layers_used(args), key=LAYER_NAMES.index)
     smallest = args.size // 2 ** (args.scales - 1)
     if smallest < min_input_size(deepest):
@@ -284,21 +325,6 @@ def fit_longest(img, size, deepest):
     return fit(img, (h, w), deepest)
 
 
-def luminance_only(img):
-    """The image's luminance Y (of YIQ) as a grey RGB image: the paper's luminance-only transfer."""
-    from PIL import Image
-    y = images.rgb_to_yiq(np.asarray(img, dtype=np.float32))[..., 0]
-    return Image.fromarray(np.clip(np.repeat(y[..., None], 3, axis=2), 0, 255).astype(np.uint8))
-
-
-def match_luminance(style_lum, content_lum):
-    """Shift and scale the style's luminance to the content's mean and spread (same paper)."""
-    from PIL import Image
-    s, c = np.asarray(style_lum, np.float32), np.asarray(content_lum, np.float32)
-    matched = (s - s.mean()) * (c.std() / max(s.std(), 1e-6)) + c.mean()
-    return Image.fromarray(np.clip(matched, 0, 255).astype(np.uint8))
-
-
 def warn(message):
     print(f"stylize.py: warning: {message}", file=sys.stderr)
 
@@ -307,9 +333,12 @@ def warn(message):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    if args.list_layers:
+        print_layers()
+        return 0
     try:
         if args.demo:
-            configure_demo(args)
+            configure_demo(args, sys.argv[1:] if argv is None else argv)
         check_arguments(args)
         return run(args)
     except Refusal as e:
@@ -317,7 +346,19 @@ def main(argv=None):
         return e.status
 
 
-def configure_demo(args):
+def print_layers():
+    """VGG-19's layers in order, with their channels and size relative to the image."""
+    from vgg.model import CONV_SHAPES
+    channels = 3
+    for name in LAYER_NAMES:
+        channels = CONV_SHAPES[name][0] if name in CONV_SHAPES else channels   # a pool keeps them
+        size = f"1/{min_input_size(name)}" if min_input_size(name) > 1 else "1"
+        mark = (" (content default)" if name in CONTENT_LAYERS else
+                " (style default)" if name in STYLE_LAYERS else "")
+        print(f"{name:<8} {channels:>4} channels, {size:>5} of the image's side{mark}")
+
+
+def configure_demo(args, argv):
     """The Quick start: a 256 px, 100-iteration run on files that need no download."""
     from vgg.demo import demo_photo_path, render_style
     args.content = args.content or demo_photo_path()
@@ -326,10 +367,10 @@ def configure_demo(args):
         images.save_image(render_style(), style_path)
         args.style = [str(style_path)]
     args.output = args.output or str(unused_name(Path("demo-stylized.png")))
-    argv = sys.argv[1:]
-    if "--size" not in argv:
+    given = {a.split("=")[0] for a in argv}
+    if "--size" not in given:
         args.size = 256
-    if "--iters" not in argv:
+    if "--iters" not in given:
         args.iters = 100
     print(f"demo: {args.content} in the style of {args.style[0]} "
           f"(full quality: python stylize.py --content {args.content} --style {args.style[0]} "
@@ -355,10 +396,12 @@ def run(args):
     content_img = load_rgb(args.content) if args.mode != "style" else None
     style_imgs = [load_rgb(p) for p in args.style] if args.mode != "content" else []
     init_img = load_rgb(args.init) if args.init not in ("noise", "content", "style") else None
-    if args.preserve_colors and content_img is not None:
-        original_content = content_img
-        content_img = luminance_only(content_img)
-        style_imgs = [match_luminance(luminance_only(s), content_img) for s in style_imgs]
+    colours = None                                  # the photo whose colours go back in at the end
+    if args.preserve_colors == "luminance":
+        colours, content_img = content_img, images.luminance_only(content_img)
+        style_imgs = [images.recolor(images.luminance_only(s), content_img) for s in style_imgs]
+    elif args.preserve_colors == "histogram":
+        style_imgs = [images.recolor(s, content_img) for s in style_imgs]
     try:
         model = VGG19.load(args.weights, pooling=args.pooling).to(args.backend)
     except WeightsError as e:
@@ -376,11 +419,12 @@ def run(args):
         + (f", history {args.history}" if optimizer == "lbfgs" else "") + f"), {args.iters} iterations"
         + (" per scale" if args.scales > 1 else "")
         + f", alpha {args.content_weight:g}, beta {args.style_weight:g}, tv {args.tv_weight:g}, "
-        f"pooling {args.pooling}, init {args.init}, seed {args.seed}")
+        f"normalization {args.normalization}, pooling {args.pooling}, init {args.init}, seed {args.seed}"
+        + (f", preserve colors {args.preserve_colors}" if args.preserve_colors else ""))
 
     log = open(args.log, "w") if args.log else None
     state = {"it": 0, "x": None, "good": None, "t0": time.perf_counter(), "terms": {},
-             "loss": float("nan"), "history": []}
+             "loss": float("nan"), "history": [], "colours": colours}
     try:
         for k, shape in enumerate(shapes):
             content = (to_device(images.preprocess(fit(content_img, shape, deepest)), args.backend)
@@ -393,7 +437,8 @@ def run(args):
                                   args.content_layers, args.style_layers,
                                   args.content_weight if args.mode != "style" else 0.0,
                                   args.style_weight if args.mode != "content" else 0.0,
-                                  args.tv_weight)
+                                  args.tv_weight, args.normalization,
+                                  args.content_layer_weights, args.style_layer_weights)
             if k == 0:
                 x = start_image(args, shape, content, style_imgs, init_img)
             else:
@@ -402,12 +447,12 @@ def run(args):
             with np.errstate(over="ignore", invalid="ignore"):   # a NaN is caught and reported
                 optimise(args, objective, x, lr, state, log, say, k, len(shapes))
     except KeyboardInterrupt:
-        path = save_result(args, state["x"], original_content if args.preserve_colors else None)
+        path = save_result(args, state["x"], colours)
         print(f"\nstylize.py: interrupted after {state['it']} iterations; "
               f"the current image is saved in {path}", file=sys.stderr)
         return 130
     except NonFinite as e:
-        path = save_result(args, e.last_good, original_content if args.preserve_colors else None) \
+        path = save_result(args, e.last_good, colours) \
             if e.last_good is not None else None
         print(f"stylize.py: error: {e}" + (f"; the last good image is saved in {path}" if path else ""),
               file=sys.stderr)
@@ -415,7 +460,7 @@ def run(args):
     finally:
         if log:
             log.close()
-    path = save_result(args, state["x"], original_content if args.preserve_colors else None)
+    path = save_result(args, state["x"], colours)
     if args.plot:
         say(f"loss curves -> {plot_losses(state['history'], args)}")
     seconds = time.perf_counter() - state["t0"]
@@ -461,7 +506,7 @@ def optimise(args, objective, x, lr, state, log, say, scale, n_scales):
                 log.flush()
             if args.save_every and state["it"] % args.save_every == 0 \
                     and state["it"] < args.iters * n_scales:
-                save_result(args, before, None, numbered(args.output, state["it"]))
+                save_result(args, before, state["colours"], numbered(args.output, state["it"]))
             del before
 
 

