@@ -31,6 +31,7 @@ torch is needed for the measuring (the test extra installs it).
 """
 import argparse
 import json
+import os
 import shlex
 import shutil
 import subprocess
@@ -71,10 +72,10 @@ def paintings(cache):
             "demo": demo}
 
 
-# Every shared painting and the demo style at least twice, every photo at least twice.
-PAIRS = ["tubingen+starry", "tubingen+scream", "tubingen+shipwreck", "tubingen+matisse",
-         "astronaut+scream", "hopper+demo", "hopper+starry", "astronaut+shipwreck",
-         "coffee+matisse", "coffee+demo"]
+# Each of the five shared paintings and the demo style, on four photos; the first two and the
+# fourth are the pairs measured in issue 9 and ../shared/REFERENCE.md.
+PAIRS = ["tubingen+starry", "tubingen+scream", "astronaut+scream", "hopper+demo",
+         "coffee+shipwreck", "hopper+matisse"]
 
 
 # ----------------------------------------------------------------------------- measuring
@@ -85,6 +86,7 @@ class Meter:
     def __init__(self, weights):
         import torch
         from vgg.model import LAYER_NAMES, VGG19
+        torch.set_num_threads(1)                  # a few forward passes; steady on a busy machine
         self.torch, self.names = torch, LAYER_NAMES
         params = VGG19.load(weights).params()
         depth = max(LAYER_NAMES.index(l) for l in STYLE_LAYERS + [CONTENT_LAYER]) + 1
@@ -137,11 +139,35 @@ def grain(img):
     return float(np.sqrt(((y[1:-1, 1:-1] - blur) ** 2).mean()))
 
 
+def compose(rows, path, height=192, gap=4):
+    """A grid: photo | painting | ours | peer, one row per pair, each tile `height` px high."""
+    tiles = [[Image.open(f).convert("RGB") if f else None for f in row] for row in rows]
+
+    def fit(img):
+        return img.resize((max(1, round(img.size[0] * height / img.size[1])), height), Image.LANCZOS)
+
+    tiles = [[fit(t) if t else None for t in row] for row in tiles]
+    widths = [max(row[i].size[0] if row[i] else 0 for row in tiles) for i in range(4)]
+    sheet = Image.new("RGB", (sum(widths) + 3 * gap, len(tiles) * (height + gap) - gap), "white")
+    for r, row in enumerate(tiles):
+        x = 0
+        for i, t in enumerate(row):
+            if t:
+                sheet.paste(t, (x + (widths[i] - t.size[0]) // 2, r * (height + gap)))
+            x += widths[i] + gap
+    sheet.save(path, quality=90)
+
+
 # ----------------------------------------------------------------------------- running
 
-def run(cmd, label):
+# The peer on one thread: the result is the same, and PyTorch's threads spin badly on a busy
+# machine (the project's own runs need no such help: stylize.py sets its threads itself).
+PEER_ENV = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+
+
+def run(cmd, label, env=None):
     t0 = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True)
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         sys.exit(f"look.py: {label} failed ({done.returncode}):\n{done.stderr[-2000:]}")
     return time.perf_counter() - t0
@@ -159,6 +185,8 @@ def main(argv=None):
     p.add_argument("--weights", default=str(ROOT / "weights" / "vgg19.h5"))
     p.add_argument("--json", type=Path, help="also write the table as JSON")
     p.add_argument("--peer-only", action="store_true", help="only run (and cache) the peer")
+    p.add_argument("--figure", type=Path, help="also compose photo | painting | ours | peer, a row "
+                   "per pair, into this image (docs/images/peer-comparison.jpg)")
     args = p.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     ph, pa = photos(args.out), paintings(args.out)
@@ -179,7 +207,7 @@ def main(argv=None):
             t_peer = run([args.pastiche, "--content", str(photo), "--styles", str(paint),
                           "--size", str(args.size), "--num-steps", str(args.iters),
                           "--device", "cpu", "--seed", "0", "--no-verbose", "--output", str(tmp)],
-                         f"pastiche on {pair}")
+                         f"pastiche on {pair}", PEER_ENV)
             tmp.replace(peer)
             print(f"pastiche on {pair}: {t_peer:.0f} s", file=sys.stderr, flush=True)
         if args.peer_only:
@@ -192,6 +220,7 @@ def main(argv=None):
                                                      Image.open(paint)), "t_ours": t_ours}
         if peer.exists():
             row["peer"] = meter.distances(Image.open(peer), Image.open(photo), Image.open(paint))
+        row["files"] = (photo, paint, ours, peer if peer.exists() else None)
         rows.append(row)
         o, q = row["ours"], row.get("peer")
         cell = (lambda i, f: f"{o[i]:{f}} / {q[i]:{f}} ({o[i] / q[i]:.2f}x)") if q else \
@@ -199,7 +228,10 @@ def main(argv=None):
         print(f"| {pair} | {cell(0, '.3f')} | {cell(1, '.2f')} | {cell(2, '.1f')} | "
               f"{t_ours:.0f} |", flush=True)
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=1))
+        args.json.write_text(json.dumps([{k: v for k, v in r.items() if k != "files"} for r in rows],
+                                        indent=1))
+    if args.figure:
+        compose([r["files"] for r in rows], args.figure)
     return 0
 
 

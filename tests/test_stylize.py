@@ -109,9 +109,10 @@ def test_quick_run_writes_an_image_and_a_json_log(files, tmp_path):
 
 
 @pytest.mark.parametrize("size,alpha", [(256, "0.01"), (512, "0.0025"), (64, "0.16")])
-def test_default_alpha_keeps_the_balance_at_every_size(files, tmp_path, size, alpha):
+def test_paper_default_alpha_keeps_the_balance_at_every_size(files, tmp_path, size, alpha):
     r = run_stylize("--content", files / "content.png", "--style", files / "style.jpg",
-                    "--weights", files / "random.h5", "--size", size, "--iters", 1, "-o", tmp_path / "o.png")
+                    "--weights", files / "random.h5", "--size", size, "--iters", 1, "-o", tmp_path / "o.png",
+                    "--normalization", "paper")
     assert r.returncode == 0, r.stderr
     assert f"alpha {alpha}," in r.stderr.splitlines()[0]
 
