@@ -18,13 +18,18 @@ with the parenthesis, or it also matches `def conv2d_backward_naive`. The span r
 to the end of the block it opens (a def, a class: the last line indented under
 it), or to the first line after it containing END when the comment says
 `<!-- anchor: TEXT ; end: END -->`; a line that opens no block is a span of one.
-A "lines X-Y" (or "line X") in the link text is kept in step with the link.
+A "lines X-Y" (or "line X") in the link text is kept in step with the link, and so is the
+Korean "X-Y행" (or "X행").
 
 Every other relative link (an image, another document) must name a file that exists.
+
+A translation, NAME.ko.md beside NAME.md, must cite exactly the code its original cites:
+the same targets with the same anchors, as many times each (its link texts are its own).
 """
 import argparse
 import re
 import sys
+from collections import Counter
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
@@ -34,6 +39,7 @@ LINK = re.compile(r"\[(?P<text>[^\]]*)\]\((?P<target>[^)\s]+)\)"
                   r"(?P<comment>[ \t]*<!--\s*anchor:\s*(?P<anchor>.*?)\s*-->)?")
 LINES = re.compile(r"^(?P<path>[^#]+)#L(?P<first>\d+)(?:-L(?P<last>\d+))?$")
 TEXT_LINES = re.compile(r"\blines? \d+(?:-\d+)?")
+TEXT_LINES_KO = re.compile(r"\b\d+(?:-\d+)?행")                     # "60-81행", "60행"
 DEF = re.compile(r"^\s*(?:async\s+)?(?:def|class)\s+(\w+)")
 
 
@@ -133,16 +139,47 @@ def check_document(doc, fix=False):
             if old == (first, last):
                 return m.group(0)
             lines_text = f"lines {first}-{last}" if last > first else f"line {first}"
+            lines_text_ko = f"{first}-{last}행" if last > first else f"{first}행"
             problems.append(f"{doc.name}:{n}: {target} should be #L{first}-L{last} "
                             f"(anchor {anchor!r})")
             new_target = f"{spec.group('path')}#L{first}-L{last}"
             new_text = TEXT_LINES.sub(lines_text, m.group("text"))
+            new_text = TEXT_LINES_KO.sub(lines_text_ko, new_text)
             return f"[{new_text}]({new_target}){m.group('comment') or ''}"
         out_lines.append(LINK.sub(replace, line))
     if fix:
         new = "\n".join(out_lines)
         if new != text:
             doc.write_text(new)
+    return problems
+
+
+def code_links(text):
+    """Counter of (target, anchor) for every link to lines of code in a document's text."""
+    return Counter((m.group("target"), m.group("anchor") or "") for m in LINK.finditer(text)
+                   if LINES.match(m.group("target")))
+
+
+def original_of(doc):
+    """NAME.md for a translation NAME.ko.md (None for a document that is no translation)."""
+    return doc.with_name(doc.name[:-len(".ko.md")] + ".md") if doc.name.endswith(".ko.md") else None
+
+
+def translation_problems(doc):
+    """Where a translation cites other code than its original: 'doc: message' strings."""
+    original = original_of(doc)
+    if original is None:
+        return []
+    if not original.is_file():
+        return [f"{doc.name}: a translation of {original.name}, which does not exist"]
+    ours, theirs = code_links(doc.read_text()), code_links(original.read_text())
+    problems = []
+    for (target, anchor), n in sorted((theirs - ours).items()):
+        problems.append(f"{doc.name}: {original.name} cites {target} (anchor {anchor!r}) "
+                        f"{n} more time(s); cite it here too")
+    for (target, anchor), n in sorted((ours - theirs).items()):
+        problems.append(f"{doc.name}: cites {target} (anchor {anchor!r}) {n} more time(s) "
+                        f"than {original.name}")
     return problems
 
 
@@ -153,6 +190,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     docs = args.docs or sorted(DOCS.glob("*.md"))
     problems = [msg for doc in docs for msg in check_document(doc, fix=args.fix)]
+    problems += [msg for doc in docs for msg in translation_problems(doc)]
     for msg in problems:
         print(msg)
     if args.fix:

@@ -29,14 +29,41 @@ def test_every_link_points_at_its_anchor_and_every_linked_file_exists(doc):
                           + "\n".join(problems))
 
 
-def test_the_docs_cite_code_at_all():
-    text = (DOCS / "backprop.md").read_text()
+@pytest.mark.parametrize("name", ["backprop.md", "backprop.ko.md"])
+def test_the_docs_cite_code_at_all(name):
+    text = (DOCS / name).read_text()
     cited = {m.group("target").split("#")[0] for m in check_links.LINK.finditer(text)
              if "#L" in m.group("target")}
     for path in ["../minigrad/conv.py", "../minigrad/pool.py", "../minigrad/layers.py",
                  "../minigrad/losses.py", "../vgg/model.py", "../vgg/transfer.py",
                  "../minigrad/optim.py"]:
-        assert path in cited, f"backprop.md links no lines of {path}"
+        assert path in cited, f"{name} links no lines of {path}"
+
+
+@pytest.mark.parametrize("doc", sorted(DOCS.glob("*.ko.md")), ids=lambda p: p.name)
+def test_each_translation_cites_the_code_its_original_cites(doc):
+    assert check_links.original_of(doc).is_file()
+    assert not check_links.translation_problems(doc)
+
+
+def test_a_translation_that_cites_other_code_is_reported_and_korean_line_labels_are_fixed(tmp_path):
+    doc = make_doc(tmp_path, ["[helper](../code.py#L13-L16)",
+                              "[code.py, lines 7-10](../code.py#L7-L10) <!-- anchor: class B > def backward( -->"])
+    ko = doc.with_name("page.ko.md")
+    ko.write_text("# 페이지\n\n[helper](../code.py#L13-L16)\n"
+                  "[code.py, 1-2행](../code.py#L1-L2) <!-- anchor: class A > def backward( -->\n")
+    problems = check_links.translation_problems(ko)
+    assert len(problems) == 2, problems
+    assert any("page.md cites ../code.py#L7-L10" in p for p in problems)
+    assert any("cites ../code.py#L1-L2" in p and "more time(s) than page.md" in p for p in problems)
+    assert check_links.main([str(doc), str(ko)]) == 1
+    ko.write_text("# 페이지\n\n[helper](../code.py#L1-L2)\n"
+                  "[code.py, 1-2행](../code.py#L1-L2) <!-- anchor: class B > def backward( -->\n")
+    check_links.check_document(ko, fix=True)
+    text = ko.read_text()
+    assert "[code.py, 7-10행](../code.py#L7-L10) <!-- anchor: class B > def backward( -->" in text
+    assert "[helper](../code.py#L13-L16)" in text
+    assert check_links.main([str(doc), str(ko)]) == 0
 
 
 CODE = '''\
@@ -114,11 +141,12 @@ def test_command_line_exit_status(tmp_path, capsys):
     assert "point at their anchors" in capsys.readouterr().out
 
 
-def test_the_python_blocks_of_backprop_md_run():
+@pytest.mark.parametrize("name", ["backprop.md", "backprop.ko.md"])
+def test_the_python_blocks_of_backprop_md_run(name):
     """The code the reader is invited to run (the im2col/col2im adjoint identity) holds."""
-    text = (DOCS / "backprop.md").read_text()
+    text = (DOCS / name).read_text()
     blocks = [b for b in text.split("```python\n")[1:]]
     runnable = [b.split("```")[0] for b in blocks if "import" in b.split("```")[0]]
-    assert runnable, "backprop.md has no runnable python block"
+    assert runnable, f"{name} has no runnable python block"
     for code in runnable:
-        exec(compile(code, "backprop.md", "exec"), {})
+        exec(compile(code, name, "exec"), {})
