@@ -44,7 +44,7 @@ from vgg.weights import WeightsError
 
 # The weights of eq. 7 for each normalisation of the terms (vgg/transfer.py). "relative"'s
 # were chosen by measurement on the pairs of benchmarks/look.py (README, "The defaults").
-WEIGHTS = {"relative": dict(alpha=1.0, beta=1.0, tv=1e-2),
+WEIGHTS = {"relative": dict(alpha=0.1, beta=1.0, tv=0.1),
            "paper": dict(alpha=None, beta=1.0, tv=1e-3)}   # alpha None: default_alpha(size)
 DEFAULTS = dict(size=512, iters=500, normalization="relative",
                 lr={"lbfgs": 1.0, "adam": 10.0}, history=100)
