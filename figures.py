@@ -92,7 +92,9 @@ def reconstruct(model, content, styles, content_layers, style_layers, alpha, bet
     s = [target(images.resize_longest(img, max(shape))) for img in styles] if style_layers else []
     objective = Objective(model, (1, 3) + shape, c, s, None, content_layers, style_layers,
                           alpha=alpha, beta=beta, tv_weight=0.0)
-    opt = LBFGS(to_device(white_noise(shape, seed), backend), lr=1.0, history=100)
+    # The fixed step (no line search): the figures and timings in docs/figures.md were made
+    # with it. benchmarks/line_search.py measures what the line search does on these rows.
+    opt = LBFGS(to_device(white_noise(shape, seed), backend), lr=1.0, history=100, line_search=None)
     t0 = time.perf_counter()
     with np.errstate(over="ignore", invalid="ignore"):
         for it in range(iters):

@@ -48,6 +48,7 @@ WEIGHTS = {"relative": dict(alpha=0.1, beta=1.0, tv=0.1),
            "paper": dict(alpha=None, beta=1.0, tv=1e-3)}   # alpha None: default_alpha(size)
 DEFAULTS = dict(size=512, iters=500, normalization="relative",
                 lr={"lbfgs": 1.0, "adam": 10.0}, history=100)
+LINE_SEARCH = {"strong-wolfe": "strong_wolfe", "none": None}     # --line-search -> LBFGS
 
 
 class Refusal(Exception):
@@ -117,7 +118,8 @@ def build_parser():
     g.add_argument("--size", type=positive_int, default=DEFAULTS["size"],
                    help="longest side of the result in pixels")
     g.add_argument("--iters", type=positive_int, default=DEFAULTS["iters"],
-                   help="optimisation steps (per scale with --scales)")
+                   help="evaluations of the loss and its gradient, the budget (per scale with "
+                        "--scales); an L-BFGS step with a line search may take several")
     g.add_argument("--content-weight", type=nonnegative_float, default=None,
                    help=f"alpha of eq. 7 (default: {WEIGHTS['relative']['alpha']:g} relative; "
                         "paper: 1e-2 * (256 / size)^2, see default_alpha)")
@@ -148,6 +150,9 @@ def build_parser():
                    help="step size (default: 1 for L-BFGS, 10 for Adam, in pixel units)")
     g.add_argument("--history", type=positive_int, default=DEFAULTS["history"],
                    help="L-BFGS memory (pairs of image-sized arrays)")
+    g.add_argument("--line-search", choices=["strong-wolfe", "none"], default="strong-wolfe",
+                   help="L-BFGS step length: strong-wolfe searches along each direction; "
+                        "none takes the fixed step lr (torch's default)")
     g.add_argument("--init", default="content", metavar="noise|content|style|PATH",
                    help="starting image (the paper: noise); --mode content and style start from noise")
     g.add_argument("--seed", type=int, default=0, help="seed of the noise (runs are reproducible)")
@@ -165,9 +170,9 @@ def build_parser():
                    help="coarse-to-fine: optimise at size/2^(N-1), upsample, ..., at --size")
     g = p.add_argument_group("output")
     g.add_argument("--save-every", type=positive_int, metavar="N",
-                   help="also save the image every N iterations, numbered, beside --output")
-    g.add_argument("--log", metavar="PATH", help="one JSON object per iteration: iter, loss, "
-                   "content, style, tv, seconds (since the start)")
+                   help="also save the image every N evaluations, numbered, beside --output")
+    g.add_argument("--log", metavar="PATH", help="one JSON object per step: iter (steps), "
+                   "evals (evaluations), loss, content, style, tv, seconds (since the start)")
     g.add_argument("--plot", action="store_true",
                    help="also save the loss curves (content, style, TV, total) as OUT-loss.png")
     g.add_argument("--quiet", action="store_true", help="no progress bar, only errors")
@@ -288,7 +293,7 @@ def save_points(args):
 
 
 def numbered(out, i):
-    """out.png -> out-0050.png: the intermediate image after i iterations."""
+    """out.png -> out-0050.png: the intermediate image after i evaluations."""
     out = Path(out)
     return out.with_name(f"{out.stem}-{i:04d}{out.suffix}")
 
@@ -416,14 +421,15 @@ def run(args):
     say(f"stylize: {args.mode} at {w}x{h}"
         + (f" ({args.scales} scales: {', '.join(f'{b}x{a}' for a, b in shapes)})" if args.scales > 1 else "")
         + f", backend {args.backend}, {optimizer} (lr {lr:g}"
-        + (f", history {args.history}" if optimizer == "lbfgs" else "") + f"), {args.iters} iterations"
+        + (f", history {args.history}, line search {args.line_search}" if optimizer == "lbfgs" else "")
+        + f"), {args.iters} evaluations"
         + (" per scale" if args.scales > 1 else "")
         + f", alpha {args.content_weight:g}, beta {args.style_weight:g}, tv {args.tv_weight:g}, "
         f"normalization {args.normalization}, pooling {args.pooling}, init {args.init}, seed {args.seed}"
         + (f", preserve colors {args.preserve_colors}" if args.preserve_colors else ""))
 
     log = open(args.log, "w") if args.log else None
-    state = {"it": 0, "x": None, "good": None, "t0": time.perf_counter(), "terms": {},
+    state = {"it": 0, "evals": 0, "x": None, "good": None, "t0": time.perf_counter(), "terms": {},
              "loss": float("nan"), "history": [], "colours": colours}
     try:
         for k, shape in enumerate(shapes):
@@ -448,7 +454,7 @@ def run(args):
                 optimise(args, objective, x, lr, state, log, say, k, len(shapes))
     except KeyboardInterrupt:
         path = save_result(args, state["x"], colours)
-        print(f"\nstylize.py: interrupted after {state['it']} iterations; "
+        print(f"\nstylize.py: interrupted after {state['evals']} evaluations; "
               f"the current image is saved in {path}", file=sys.stderr)
         return 130
     except NonFinite as e:
@@ -465,7 +471,8 @@ def run(args):
         say(f"loss curves -> {plot_losses(state['history'], args)}")
     seconds = time.perf_counter() - state["t0"]
     t = state["terms"]
-    say(f"done: {state['it']} iterations in {seconds:.1f} s ({seconds / max(1, state['it']):.2f} s/it), "
+    say(f"done: {state['it']} steps, {state['evals']} evaluations in {seconds:.1f} s "
+        f"({seconds / max(1, state['evals']):.2f} s/evaluation), "
         f"final loss {state['loss']:.4g} (content {t.get('content', 0):.4g}, style {t.get('style', 0):.4g}, "
         f"tv {t.get('tv', 0):.4g}) -> {path}")
     return 0
@@ -478,36 +485,49 @@ class NonFinite(Exception):
 
 
 def optimise(args, objective, x, lr, state, log, say, scale, n_scales):
-    """The loop: loss, grad = f(x); step; report; save every N; stop on NaN."""
+    """The loop: steps until --iters evaluations of f are spent; report; save every N; stop on NaN."""
     from tqdm import tqdm
-    opt = LBFGS(x, lr=lr, history=args.history) if args.optimizer == "lbfgs" else Adam(x, lr=lr)
+    opt = LBFGS(x, lr=lr, history=args.history, line_search=LINE_SEARCH[args.line_search]) \
+        if args.optimizer == "lbfgs" else Adam(x, lr=lr)
+    seen = []                                                # (image, loss terms) of each call
+
+    def f(image):
+        loss, grad = objective(image)
+        seen.append((image, objective.terms))
+        return loss, grad
+
     desc = f"scale {scale + 1}/{n_scales}" if n_scales > 1 else "stylize"
-    bar = tqdm(total=args.iters, desc=desc, unit="it", disable=args.quiet, file=sys.stderr,
+    bar = tqdm(total=args.iters, desc=desc, unit="eval", disable=args.quiet, file=sys.stderr,
                dynamic_ncols=True)
+    t = {}
     with bar:
-        for _ in range(args.iters):
-            before = opt.x
-            loss = opt.step(objective)                       # f at `before`, then x moves
+        while opt.n_evals < args.iters:
+            seen.clear()
+            loss = opt.step(f, max_evals=args.iters - opt.n_evals)   # the loss at opt.loss_x
+            if not seen:
+                break                                        # a zero gradient: nothing to do
             if not math.isfinite(loss):
-                raise NonFinite(f"the loss became {loss} at iteration {state['it'] + 1} "
+                raise NonFinite(f"the loss became {loss} at step {state['it'] + 1} "
                                 "(try a smaller --lr or --style-weight)", state["good"])
+            t = next((terms for image, terms in seen if image is opt.loss_x), t)   # its terms
             state["it"] += 1
-            state["good"] = before                           # the last image with a finite loss
-            state["x"], state["loss"], state["terms"] = opt.x, loss, objective.terms
-            t = objective.terms
-            state["history"].append({"iter": state["it"], "loss": loss, **t})
-            bar.set_postfix_str(f"loss {loss:.3e} content {t['content']:.2e} "
+            state["evals"] += len(seen)
+            state["good"] = opt.loss_x                       # the last image with a finite loss
+            state["x"], state["loss"], state["terms"] = opt.x, loss, t
+            state["history"].append({"iter": state["it"], "evals": state["evals"], "loss": loss, **t})
+            bar.set_postfix_str(f"step {opt.n_steps} loss {loss:.3e} content {t['content']:.2e} "
                                 f"style {t['style']:.2e} tv {t['tv']:.2e}", refresh=False)
-            bar.update(1)
+            bar.update(len(seen))
             if log:
-                log.write(json.dumps({"iter": state["it"], "loss": loss, "content": t["content"],
-                                      "style": t["style"], "tv": t["tv"],
+                log.write(json.dumps({"iter": state["it"], "evals": state["evals"], "loss": loss,
+                                      "content": t["content"], "style": t["style"], "tv": t["tv"],
                                       "seconds": round(time.perf_counter() - state["t0"], 4)}) + "\n")
                 log.flush()
-            if args.save_every and state["it"] % args.save_every == 0 \
-                    and state["it"] < args.iters * n_scales:
-                save_result(args, before, state["colours"], numbered(args.output, state["it"]))
-            del before
+            if args.save_every:                              # each multiple of N passed in this step
+                n = args.save_every
+                for mark in range((state["evals"] - len(seen)) // n + 1, state["evals"] // n + 1):
+                    if mark * n < args.iters * n_scales:
+                        save_result(args, opt.loss_x, state["colours"], numbered(args.output, mark * n))
 
 
 def start_image(args, shape, content, style_imgs, init_img):
@@ -544,11 +564,11 @@ def save_result(args, x, original_content, path=None):
 
 
 def plot_losses(history, args):
-    """The weighted loss terms against the iteration, on a log scale, as OUT-loss.png."""
+    """The weighted loss terms against the evaluations, on a log scale, as OUT-loss.png."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    it = [h["iter"] for h in history]
+    it = [h["evals"] for h in history]
     fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
     for key, weight, label, look in [("content", args.content_weight, "alpha * content", "-"),
                                      ("style", args.style_weight, "beta * style", "-"),
@@ -558,7 +578,7 @@ def plot_losses(history, args):
         if any(v > 0 for v in values):
             ax.plot(it, values, look, label=label)
     ax.set_yscale("log")
-    ax.set_xlabel("iteration")
+    ax.set_xlabel("evaluations of the loss")
     ax.set_ylabel("loss (eq. 7, weighted terms)")
     ax.legend()
     fig.tight_layout()

@@ -1,4 +1,5 @@
-"""Tests for minigrad/optim.py: L-BFGS and Adam against torch.optim, scipy and known minima.
+"""Tests for minigrad/optim.py: L-BFGS, its line search and Adam against torch.optim, scipy
+and known minima.
 
 The objectives (a convex quadratic, Rosenbrock) are written with `xp.` so the same
 test body runs on NumPy and on CuPy (the "cupy" case skips without a GPU). Gradients
@@ -12,7 +13,8 @@ import scipy.optimize
 import torch
 
 from minigrad.backend import get_array_module, gpu_available, to_device, to_numpy
-from minigrad.optim import LBFGS, Adam, lbfgs_direction, lbfgs_direction_dense
+from minigrad.optim import (LBFGS, WOLFE_C1, WOLFE_C2, Adam, Trial, lbfgs_direction,
+                            lbfgs_direction_dense, strong_wolfe)
 
 
 @pytest.fixture(params=["numpy", "cupy"])
@@ -124,7 +126,7 @@ def test_lbfgs_quadratic_reaches_solution(backend, cond, max_steps):
     # termination in n steps, so the count grows with the condition number.
     n = 20
     f, x_star = make_quadratic(n, cond, seed=0, backend=backend, scale=100.0)
-    opt = LBFGS(to_device(np.zeros(n), backend), lr=1.0)
+    opt = LBFGS(to_device(np.zeros(n), backend), lr=1.0, line_search=None)
     err = run_until(opt, f, x_star, max_steps, tol=1e-8)
     assert err <= 1e-8, f"relative error {err:.2e} after {opt.n_evals} steps"
 
@@ -135,7 +137,7 @@ def test_lbfgs_absolute_curvature_threshold_freezes_memory(backend):
     # linear. It still converges; it just takes ~145 steps instead of ~40.
     n = 20
     f, x_star = make_quadratic(n, cond=100.0, seed=0, backend=backend, scale=1.0)
-    opt = LBFGS(to_device(np.zeros(n), backend), lr=1.0)
+    opt = LBFGS(to_device(np.zeros(n), backend), lr=1.0, line_search=None)
     stored = []
     for _ in range(60):
         opt.step(f)
@@ -153,7 +155,7 @@ def test_lbfgs_matches_torch_on_quadratic(backend, history):
     x0 = np.random.default_rng(2).standard_normal(n)
     steps = 60
     ref = torch_trajectory(torch_lbfgs(1.0, history), f_np, x0, steps)
-    opt = LBFGS(to_device(x0, backend), lr=1.0, history=history)
+    opt = LBFGS(to_device(x0, backend), lr=1.0, history=history, line_search=None)
     for k in range(steps):
         opt.step(f)
         err = relative_error(to_numpy(opt.x), ref[k])
@@ -168,7 +170,7 @@ def test_lbfgs_matches_torch_on_rosenbrock(backend, n, lr):
     x0 = np.tile([-1.2, 1.0], n // 2)
     steps, close_steps = 200, 20
     ref = torch_trajectory(torch_lbfgs(lr, 100), rosenbrock, x0, steps)
-    opt = LBFGS(to_device(x0, backend), lr=lr)
+    opt = LBFGS(to_device(x0, backend), lr=lr, line_search=None)
     for k in range(steps):
         opt.step(rosenbrock)
         if k < close_steps:
@@ -186,7 +188,7 @@ def test_lbfgs_matches_torch_on_rosenbrock(backend, n, lr):
 ])
 def test_lbfgs_rosenbrock_minimum_agrees_with_scipy(backend, x0, lr, max_steps):
     x0 = np.array(x0)
-    opt = LBFGS(to_device(x0, backend), lr=lr)
+    opt = LBFGS(to_device(x0, backend), lr=lr, line_search=None)
     for it in range(max_steps):
         opt.step(rosenbrock)
         if np.abs(to_numpy(opt.x) - 1).max() < 1e-9:
@@ -198,13 +200,16 @@ def test_lbfgs_rosenbrock_minimum_agrees_with_scipy(backend, x0, lr, max_steps):
     assert np.abs(ours - ref).max() < 1e-8
 
 
-def test_lbfgs_zero_gradient_gives_zero_step(backend):
-    # At the minimum every step is zero: no division by sum|g| = 0, no NaN.
+@pytest.mark.parametrize("line_search", ["strong_wolfe", None])
+def test_lbfgs_zero_gradient_gives_zero_step(backend, line_search):
+    # At the minimum every step is zero: no division by sum|g| = 0, no NaN. The fixed
+    # step calls f every time; the line search calls it once, at x_0, and then knows.
     x0 = to_device(np.ones(4), backend)
-    opt = LBFGS(x0, lr=1.0)
-    for _ in range(3):
+    opt = LBFGS(x0, lr=1.0, line_search=line_search)
+    for k in range(3):
         assert opt.step(rosenbrock) == 0.0
         assert np.array_equal(to_numpy(opt.x), np.ones(4))
+        assert opt.n_evals == (k + 1 if line_search is None else 1)
 
 
 # --------------------------------------------------------------------------
@@ -228,13 +233,13 @@ def test_adam_matches_torch_on_rosenbrock(backend, n, lr):
 # --------------------------------------------------------------------------
 
 OPTIMISERS = [
-    pytest.param(lambda x0: LBFGS(x0, lr=1.0, history=10), id="lbfgs"),
+    pytest.param(lambda x0: LBFGS(x0, lr=1.0, history=10, line_search=None), id="lbfgs"),
     pytest.param(lambda x0: Adam(x0, lr=0.05), id="adam"),
 ]
 
 
 @pytest.mark.parametrize("make_opt", OPTIMISERS)
-def test_float32_image_contract(backend, make_opt):
+def test_float32_image_contract_one_call_per_step(backend, make_opt):
     # An image-shaped float32 problem: 0.5 sum w (x - c)^2, w > 0 per pixel.
     rng = np.random.default_rng(3)
     shape = (1, 3, 8, 8)                                  # (N, C, H, W)
@@ -266,9 +271,335 @@ def test_float32_image_contract(backend, make_opt):
     assert np.abs(to_numpy(opt.x) - to_numpy(c)).max() < 1e-3
 
 
-@pytest.mark.parametrize("make_opt", OPTIMISERS)
+@pytest.mark.parametrize("make_opt", OPTIMISERS + [
+    pytest.param(lambda x0: LBFGS(x0), id="lbfgs-strong-wolfe")])
 def test_gradient_of_wrong_dtype_is_refused(backend, make_opt):
     x0 = to_device(np.zeros(3, np.float32), backend)
     opt = make_opt(x0)
     with pytest.raises(TypeError, match="float64"):
         opt.step(lambda x: (0.0, x.astype(np.float64)))
+
+
+# --------------------------------------------------------------------------
+# The strong-Wolfe line search, alone
+# --------------------------------------------------------------------------
+
+def line(f, x, d):
+    """phi(t) = f(x + t d) for strong_wolfe, as Trials; phi.calls lists the t it was called at."""
+    def phi(t):
+        phi.calls.append(t)
+        loss, grad = f(x + t * d)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return Trial(t, loss, float((grad * d).sum()))
+    phi.calls = []
+    return phi
+
+
+def random_slice(rng):
+    """A Rosenbrock function of 2-7 unknowns at a random point, a descent direction d
+    (-g, or -g stretched per coordinate), and a first step t spanning 9 orders of magnitude."""
+    n = int(rng.integers(2, 8))
+    x = rng.uniform(-2, 2, n)
+    _, g = rosenbrock(x)
+    d = -g * (rng.uniform(0.1, 10, n) if rng.random() < 0.5 else 1.0)
+    t = 10.0 ** rng.uniform(-6, 3) / np.abs(d).max()
+    return x, d, t
+
+
+def test_line_search_matches_torch_strong_wolfe():
+    # Our strong_wolfe is written from Nocedal & Wright with torch's interpolation and
+    # safeguards. On 300 random Rosenbrock slices, from first steps far too short to
+    # far too long, it calls f at the same points as torch's _strong_wolfe (the line
+    # search of torch.optim.LBFGS, a private function: torch is pinned) and returns
+    # the same step, to rounding. (Where the two differ by design -- N&W's "lo" is
+    # the lowest point satisfying W1, torch's the lowest point -- none of these do.)
+    from torch.optim.lbfgs import _strong_wolfe
+    rng = np.random.default_rng(0)
+    for case in range(300):
+        x, d, t = random_slice(rng)
+        f0, g0 = rosenbrock(x)
+        phi = line(rosenbrock, x, d)
+        ours, evals = strong_wolfe(phi, Trial(0.0, f0, float(g0 @ d)), t, max_evals=25)
+
+        seen = []
+
+        def obj(x_list, t, d_t):
+            seen.append(float(t))
+            loss, grad = rosenbrock((x_list[0] + t * d_t).numpy())
+            return loss, torch.from_numpy(grad)
+        as_t = lambda a: torch.tensor(a, dtype=torch.float64)
+        f_t, _, t_t, evals_t = _strong_wolfe(obj, [as_t(x)], as_t(t), as_t(d), f0, as_t(g0),
+                                            as_t(float(g0 @ d)), tolerance_change=0.0, max_ls=25)
+        assert evals == evals_t == len(phi.calls), case
+        np.testing.assert_allclose(phi.calls, seen, rtol=1e-12, err_msg=f"case {case}")
+        assert ours.t == pytest.approx(float(t_t), rel=1e-12) and ours.f == pytest.approx(f_t, rel=1e-12)
+
+
+def nonconvex(x):
+    """sum_i 3 cos(2 x_i) + x_i^2 / 10 + exp(x_i) - 1e-3 x_i: many local minima, a steep wall
+    (exp overflows to inf beyond x_i ~ 710, f then rises to inf), unbounded nothing."""
+    xp = get_array_module(x)
+    with np.errstate(over="ignore", invalid="ignore"):
+        e = xp.exp(x)
+        loss = float((3 * xp.cos(2 * x) + x * x / 10 + e - 1e-3 * x).sum())
+        return loss, -6 * xp.sin(2 * x) + x / 5 + e - 1e-3
+
+
+@pytest.mark.parametrize("problem", ["rosenbrock", "nonconvex", "indefinite quadratic"])
+def test_line_search_never_breaks_sufficient_decrease(problem):
+    # 1000 random searches each, with random budgets from 1 to 25 calls, and first
+    # steps from 1e-6 to 1e6 times a sensible one (some overflow to inf, some lie on
+    # a ridge of negative curvature). Whatever happens, the returned step satisfies
+    # W1 (or is t = 0, no step); it uses at most max_evals calls, counted exactly; a
+    # search that stops early has found both Wolfe conditions.
+    rng = np.random.default_rng(1)
+    for case in range(1000):
+        n = int(rng.integers(2, 8))
+        x = rng.uniform(-3, 3, n)
+        if problem == "rosenbrock":
+            f = rosenbrock
+        elif problem == "nonconvex":
+            f = nonconvex
+        else:
+            Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+            A = (Q * rng.uniform(-1, 10, n)) @ Q.T                  # some eigenvalues < 0
+            f = lambda z, A=A: (float(0.5 * z @ A @ z + 10 * np.abs(z).sum() ** 1.5),
+                                A @ z + 15 * np.abs(z).sum() ** 0.5 * np.sign(z))
+        f0, g0 = f(x)
+        d = -g0 * rng.uniform(0.1, 10, n)
+        slope = float(g0 @ d)
+        t = 10.0 ** rng.uniform(-6, 6) / np.abs(d).max()
+        budget = int(rng.integers(1, 26))
+        phi = line(f, x, d)
+        trial, evals = strong_wolfe(phi, Trial(0.0, f0, slope), t, max_evals=budget)
+        assert evals == len(phi.calls) <= budget, case
+        assert np.isfinite(trial.f), case
+        assert trial.t == 0 or trial.f <= f0 + WOLFE_C1 * trial.t * slope, case      # W1
+        assert trial.f == f(x + trial.t * d)[0], case                 # the value of that point
+        if evals < budget:
+            assert trial.t > 0 and abs(trial.slope) <= -WOLFE_C2 * slope, case     # W2 too
+
+
+def test_line_search_steps_back_from_an_overflow():
+    # A first step far into the region where f overflows to inf: the search comes back
+    # with a finite point satisfying both conditions, cutting the step by ~10 a call.
+    x = np.array([1.0, -2.0])
+    f0, g0 = nonconvex(x)
+    d = -g0 / np.abs(g0).max()
+    phi = line(nonconvex, x, d)
+    trial, evals = strong_wolfe(phi, Trial(0.0, f0, float(g0 @ d)), 1e4, max_evals=25)
+    assert not np.isfinite(nonconvex(x + 1e4 * d)[0])
+    assert 0 < trial.t < 10 and np.isfinite(trial.f) and trial.f < f0
+    assert abs(trial.slope) <= -WOLFE_C2 * float(g0 @ d) and evals < 25
+
+
+# --------------------------------------------------------------------------
+# L-BFGS with the line search
+# --------------------------------------------------------------------------
+
+def run_budget(opt, f, budget, stop=lambda opt: False):
+    """Step until `budget` calls of f are spent (or stop(opt)); return the iterates."""
+    xs = []
+    while opt.n_evals < budget and not stop(opt):
+        opt.step(f, max_evals=budget - opt.n_evals)
+        xs.append(to_numpy(opt.x))
+    return xs
+
+
+def scaled(f, scale):
+    """The same function times a constant (gradient too)."""
+    def g(x):
+        loss, grad = f(x)
+        return loss * scale, grad * scale
+    return g
+
+
+def quadratic(cond, scale):
+    return lambda backend: make_quadratic(20, cond, 0, backend, scale=scale) + (np.zeros(20),)
+
+
+def fixed(f, x_star, x0):
+    return lambda backend: (f, np.array(x_star, dtype=float), np.array(x0, dtype=float))
+
+
+# name: (backend -> (f, minimiser, x0)), relative tolerance on x, most calls of f.
+# Quadratics 0.5 x^T A x - b^T x in 20 unknowns, x* ~ 100 (pixel-like) or ~ 1: a line
+# search judges a step by f, and f cannot show a change below |f*| eps, so x is found
+# only to about sqrt(|f*| eps / lambda_min) (2e-8 of x* here): tolerance 1e-7.
+# Measured calls (seeds 0-2): 34-37, 42-57, 53-60 at x* ~ 100; scipy's L-BFGS-B needs
+# 27-29, 42-43, 55-56 to reach the same accuracy. Rosenbrock, f* = 0: x to 1e-9 in 48,
+# 83, 71, 37 calls; scipy 47, 88, 71, 43. The bounds below leave ~20% over ours.
+PROBLEMS = {
+    "quadratic cond 10": (quadratic(10.0, 100.0), 1e-7, 45),
+    "quadratic cond 100": (quadratic(100.0, 100.0), 1e-7, 60),
+    "quadratic cond 1000": (quadratic(1000.0, 100.0), 1e-7, 70),
+    "unit quadratic cond 100": (quadratic(100.0, 1.0), 1e-7, 50),
+    "rosenbrock 2-D": (fixed(rosenbrock, [1.0] * 2, [-1.2, 1.0]), 1e-9, 60),
+    "rosenbrock 10-D": (fixed(rosenbrock, [1.0] * 10, [-1.2, 1.0] * 5), 1e-9, 100),
+    "rosenbrock 10-D from 0": (fixed(rosenbrock, [1.0] * 10, [0.0] * 10), 1e-9, 90),
+    "rosenbrock 2-D far": (fixed(rosenbrock, [1.0] * 2, [3.0, -3.0]), 1e-9, 50),
+}
+
+
+def problem(name, backend):
+    """(f, x*, x0, tolerance, most calls) of a named problem, f on the backend."""
+    make, tol, most = PROBLEMS[name]
+    return (*make(backend), tol, most)
+
+
+def close_to(x_star, tol):
+    return lambda opt: relative_error(to_numpy(opt.x), x_star) <= tol
+
+
+@pytest.mark.parametrize("name", list(PROBLEMS))
+def test_lbfgs_line_search_agrees_with_scipy_and_torch(backend, name):
+    # Same minimiser as scipy's L-BFGS-B and torch's L-BFGS with strong Wolfe, in
+    # no more calls of f than the bound measured above (within 20% of scipy's).
+    f, x_star, x0, tol, most = problem(name, backend)
+    opt = LBFGS(to_device(x0, backend))
+    run_budget(opt, f, most, close_to(x_star, tol))
+    ours = to_numpy(opt.x)
+    assert relative_error(ours, x_star) <= tol, f"{opt.n_evals} calls: error {relative_error(ours, x_star):.1e}"
+
+    f_np, *_ = problem(name, "numpy")
+    ref = scipy.optimize.minimize(f_np, x0, jac=True, method="L-BFGS-B",
+                                  options=dict(ftol=0.0, gtol=1e-300, maxiter=5000, maxcor=100)).x
+    assert relative_error(ours, ref) <= 2 * tol
+    p = torch.tensor(x0, dtype=torch.float64, requires_grad=True)
+    t_opt = torch.optim.LBFGS([p], max_iter=500, line_search_fn="strong_wolfe", tolerance_grad=0.0,
+                              tolerance_change=0.0, history_size=100)
+
+    def closure():
+        loss, grad = f_np(p.detach().numpy())
+        p.grad = torch.from_numpy(grad)
+        return torch.tensor(loss, dtype=torch.float64)
+    t_opt.step(closure)
+    assert relative_error(ours, p.detach().numpy()) <= 2 * tol
+
+
+@pytest.mark.parametrize("name", ["quadratic cond 100", "unit quadratic cond 100",
+                                  "rosenbrock 2-D", "rosenbrock 10-D"])
+def test_lbfgs_scaled_problem_takes_the_same_steps(backend, name):
+    # f and 1e10 f have the same minimiser. Every decision the line search takes
+    # compares f with f or slope with slope, and the pair test compares y.s with g.s,
+    # so the scaled run takes the same steps (equal up to rounding) and the same calls.
+    f, x_star, x0, tol, most = problem(name, backend)
+    runs = []
+    for scale in (1.0, 1e10):
+        opt = LBFGS(to_device(x0, backend))
+        xs = run_budget(opt, scaled(f, scale), 2 * most, close_to(x_star, tol))
+        runs.append((opt.n_steps, opt.n_evals, xs))
+    (steps, evals, xs), (steps_s, evals_s, xs_s) = runs
+    assert (steps, evals) == (steps_s, evals_s)
+    assert relative_error(xs[-1], x_star) <= tol
+    for k, (a, b) in enumerate(zip(xs, xs_s)):
+        assert relative_error(b, a) < 1e-8, f"step {k + 1}"
+
+
+def test_lbfgs_fixed_step_depends_on_the_scale():
+    # The contrast: without a line search the same problem times 1e10 takes other
+    # steps. At unit scale torch's absolute pair threshold y.s > 1e-10 stops storing
+    # pairs near the solution and convergence turns linear; times 1e10 it never does.
+    # Measured: 144 steps against 37 (the line search: 38 and 38).
+    f, x_star, x0, _, _ = problem("unit quadratic cond 100", "numpy")
+    steps = []
+    for scale in (1.0, 1e10):
+        opt = LBFGS(x0, line_search=None)
+        run_budget(opt, scaled(f, scale), 400, close_to(x_star, 1e-8))
+        steps.append(opt.n_steps)
+    assert steps[0] > 2 * steps[1], steps
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_lbfgs_line_search_decreases_and_counts(backend, dtype):
+    # Random starts on three problems: every step lowers f by at least c1 |g.s| (W1,
+    # checked here from outside: g.s computed from the step actually taken), the
+    # memory keeps every pair (W2 makes y.s > 0), calls of f are counted exactly,
+    # and no step exceeds its budget. float32 keeps its dtype.
+    rng = np.random.default_rng(2)
+    for case in range(20):
+        name = ["rosenbrock 2-D", "rosenbrock 10-D", "quadratic cond 100"][case % 3]
+        f, x_star, x0, *_ = problem(name, backend)
+        x0 = (x0 + rng.uniform(-1, 1, x0.shape)).astype(dtype)
+        calls = []
+
+        def counted(x):
+            calls.append(x.dtype)
+            loss, grad = f(x)
+            return loss, grad.astype(dtype)
+        opt = LBFGS(to_device(x0, backend), history=100)
+        loss_before = None
+        for k in range(25):
+            x_before, g_before, n_before = opt.x, opt.grad, opt.n_evals
+            budget = int(rng.integers(1, 6))
+            loss = opt.step(counted, max_evals=budget)
+            used = opt.n_evals - n_before
+            assert used == len(calls) - n_before and 1 <= used <= budget, case
+            assert loss == opt.loss and opt.loss_x is opt.x and opt.x.dtype == dtype
+            if loss_before is not None and opt.x is not x_before:
+                gs = float((to_numpy(g_before).astype(np.float64)
+                            * (to_numpy(opt.x) - to_numpy(x_before)).astype(np.float64)).sum())
+                slack = 1e-6 * abs(loss_before) if dtype == np.float32 else 1e-12 * abs(loss_before)
+                assert loss < loss_before and loss <= loss_before + WOLFE_C1 * gs + slack, (case, k)
+            loss_before = loss
+        assert all(c == dtype for c in calls)
+        assert opt.n_evals == len(calls)
+
+
+def test_lbfgs_line_search_keeps_every_pair():
+    # Under W2, y.s >= (1 - c2) |g.s| > 0: no pair is skipped while the searches succeed.
+    f, x_star, x0, *_ = problem("rosenbrock 10-D", "numpy")
+    opt = LBFGS(x0, history=100)
+    for k in range(40):
+        opt.step(f)
+        assert len(opt.pairs) == k                                    # one per step after the first
+    assert all(rho > 0 for _, _, rho in opt.pairs)
+
+
+def test_lbfgs_line_search_budget_and_first_step():
+    # The first step calls f at x_0 and then at trials: with max_evals=1 it only
+    # evaluates x_0 and stays. A budget loop spends exactly its budget.
+    x0 = np.array([-1.2, 1.0])
+    opt = LBFGS(x0)
+    assert opt.step(rosenbrock, max_evals=1) == rosenbrock(x0)[0]
+    assert opt.n_evals == 1 and np.array_equal(opt.x, x0) and opt.loss_x is opt.x
+    run_budget(opt, rosenbrock, 17)
+    assert opt.n_evals == 17 and opt.loss == rosenbrock(opt.x)[0]
+    with pytest.raises(ValueError, match="max_evals"):
+        opt.step(rosenbrock, max_evals=0)
+
+
+def test_lbfgs_line_search_never_steps_into_an_overflow():
+    # lr = 1e6 makes the first trial land where exp overflows; every returned loss
+    # is finite and lower than the one before, and the run still finds a minimum.
+    opt = LBFGS(np.array([1.0, -2.0, 0.5]), lr=1e6)
+    losses = [opt.step(nonconvex) for _ in range(30)]
+    assert all(np.isfinite(losses)) and all(b < a for a, b in zip(losses, losses[1:]) if b != a)
+    assert np.abs(opt.grad).max() < 1e-6
+
+
+def test_float32_image_contract_line_search(backend):
+    # The image-shaped float32 problem of the test above, with the line search: the
+    # returned loss is f at the NEW iterate, opt.x is the very array f saw, the dtype
+    # and the backend are kept, x0 is untouched, and no earlier iterate is modified.
+    rng = np.random.default_rng(3)
+    shape = (1, 3, 8, 8)                                  # (N, C, H, W)
+    c = to_device(rng.standard_normal(shape).astype(np.float32), backend)
+    w = to_device(rng.uniform(0.5, 2.0, shape).astype(np.float32), backend)
+    x0 = to_device(np.zeros(shape, np.float32), backend)
+    seen = []
+
+    def f(x):
+        seen.append((x, to_numpy(x).copy()))
+        return float((0.5 * w * (x - c) ** 2).sum()), w * (x - c)
+
+    opt = LBFGS(x0, history=10)
+    for k in range(30):
+        loss = opt.step(f)
+        assert any(x is opt.x for x, _ in seen) and loss == f(opt.x)[0]
+        seen.pop()                                        # that check's own call
+        assert opt.x.dtype == np.float32 and opt.x.shape == shape
+        assert get_array_module(opt.x) is get_array_module(x0)
+    assert all(np.array_equal(to_numpy(x), copy) for x, copy in seen)   # nothing overwritten
+    assert np.array_equal(to_numpy(x0), np.zeros(shape, np.float32))
+    assert np.abs(to_numpy(opt.x) - to_numpy(c)).max() < 1e-3

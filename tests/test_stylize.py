@@ -94,16 +94,26 @@ def test_whole_objective_gradient_matches_torch(files):
 
 # ----------------------------------------------------------------------------- runs
 
-def test_quick_run_writes_an_image_and_a_json_log(files, tmp_path):
+@pytest.mark.parametrize("line_search", ["strong-wolfe", "none"])
+def test_quick_run_writes_an_image_and_a_json_log(files, tmp_path, line_search):
+    # --iters is a budget of evaluations: the fixed step takes one a step, a step with
+    # the line search one or more (the first at least two), and its losses only fall.
+    # The terms logged beside a loss are those of the same image.
     out, log = tmp_path / "out.png", tmp_path / "log.jsonl"
-    r = run_stylize(*quick(files, "--output", out, "--log", log, "--iters", 4, "--content-weight", 0.02,
-                           "--style-weight", 3, "--tv-weight", 1e-4))
+    r = run_stylize(*quick(files, "--output", out, "--log", log, "--iters", 6, "--content-weight", 0.02,
+                           "--style-weight", 3, "--tv-weight", 1e-4, "--line-search", line_search))
     assert r.returncode == 0, r.stderr
     assert Image.open(out).size == (32, 25)
     records = [json.loads(line) for line in log.read_text().splitlines()]
-    assert [r["iter"] for r in records] == [1, 2, 3, 4]
+    assert [r["iter"] for r in records] == list(range(1, len(records) + 1))
+    evals = [r["evals"] for r in records]
+    if line_search == "none":
+        assert evals == [1, 2, 3, 4, 5, 6]
+    else:
+        assert evals[0] >= 2 and evals[-1] == 6 and all(a < b for a, b in zip(evals, evals[1:]))
+        assert all(b["loss"] < a["loss"] for a, b in zip(records, records[1:]))
     for rec in records:
-        assert set(rec) >= {"iter", "loss", "content", "style", "tv", "seconds"}
+        assert set(rec) >= {"iter", "evals", "loss", "content", "style", "tv", "seconds"}
         assert rec["loss"] == pytest.approx(0.02 * rec["content"] + 3 * rec["style"] + 1e-4 * rec["tv"],
                                             rel=1e-6)
 
