@@ -26,9 +26,9 @@ from PIL import Image
 
 from minigrad import losses
 from minigrad.gradcheck import relative_error
+from minigrad.layers import ENGINES
 from vgg import images
 from vgg.demo import render_style
-from minigrad.layers import ENGINES
 from vgg.model import VGG19
 from vgg.transfer import CONTENT_LAYERS, STYLE_LAYERS, Objective
 

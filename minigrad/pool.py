@@ -102,7 +102,7 @@ def maxpool_forward(x, k, stride):
     xp = get_array_module(x)
     N, C, H, W = x.shape
     OH, OW = conv_output_size(H, W, k, k, stride, 0)
-    stacked = xp.stack(window_views(x, k, stride, OH, OW))           # (k*k, N, C, OH, OW)
+    stacked = xp.stack(window_views(x, k, stride, OH, OW))            # (k*k, N, C, OH, OW)
     out = stacked.max(axis=0)                                         # (N, C, OH, OW)
     argmax = stacked.argmax(axis=0).astype(xp.uint8)                  # the first maximum
     return out, (x.shape, k, stride, argmax)
@@ -114,7 +114,7 @@ def maxpool_backward(dout, cache):
     xp = get_array_module(dout)
     _, _, OH, OW = dout.shape
     dx = xp.zeros(x_shape, dtype=dout.dtype)
-    for t, view in enumerate(window_views(dx, k, stride, OH, OW)):   # views of dx
+    for t, view in enumerate(window_views(dx, k, stride, OH, OW)):    # views of dx
         view += dout * (argmax == t)                                  # dx = dout * 1[argmax = t]
     return dx
 
@@ -138,6 +138,6 @@ def avgpool_backward(dout, cache):
     _, _, OH, OW = dout.shape
     dx = xp.zeros(x_shape, dtype=dout.dtype)
     share = dout / (k * k)                                            # (N, C, OH, OW)
-    for view in window_views(dx, k, stride, OH, OW):                 # views of dx
+    for view in window_views(dx, k, stride, OH, OW):                  # views of dx
         view += share
     return dx

@@ -14,26 +14,28 @@ def estimate_bytes(shape, taps, history, optimizer="lbfgs", engine="fast"):
     pair), the kept ReLU masks and pooling argmaxes (a byte a pixel), the tapped
     activations and content targets (float32), and the transient arrays of the
     widest layer (a few activations and an im2col band), plus the weights. The
-    reference engine builds the whole im2col matrix of a layer at once (C*9 rows)
-    and its gradient: twice 9 times the widest layer's input on top.
+    fast engine also keeps each used kernel's Winograd transform (16 numbers for
+    every 9 weights); the reference engine builds the whole im2col matrix of a
+    layer at once (C*9 rows) and its gradient: twice 9 times the widest layer.
     """
     _, _, H, W = shape
     depth = max(LAYER_NAMES.index(t) for t in taps) + 1
-    kept, widest = 0, 0
+    kept, widest, transforms = 0, 0, 0
     h, w = H, W
     channels = 3
     for name in LAYER_NAMES[:depth]:
         if name.startswith("pool"):
             h, w = h // 2, w // 2
         else:
-            channels = CONV_SHAPES[name][0]
+            channels, inputs = CONV_SHAPES[name][:2]
+            transforms += 16 * channels * inputs * 4
         n = channels * h * w
         kept += n + (8 * n if name in taps else 0)     # mask; a tap: activation + target
         widest = max(widest, n)
     image = 3 * H * W * 4
     per_image = {"lbfgs": 2 * history + 4, "adam": 5}[optimizer]
-    im2col = 2 * 9 * widest * 4 if engine == "reference" else 0
-    return per_image * image + kept + 5 * widest * 4 + im2col + 80 * 2**20 + 16 * 2**20
+    engine_bytes = transforms if engine == "fast" else 2 * 9 * widest * 4
+    return per_image * image + kept + 5 * widest * 4 + engine_bytes + 80 * 2**20 + 16 * 2**20
 
 
 def available_memory(backend):
