@@ -119,3 +119,7 @@ def test_fixed_weights_transform_each_kernel_once_and_forget_it_with_the_kernel(
     assert len(fixed._kernels) == 1
     del w, cache
     assert len(fixed._kernels) == 0                                     # gone with its kernel
+    kept = to_backend(np.ones((18, 17, 3, 3), np.float32))
+    transform = weakref.ref(fixed.kernel(kept))
+    del fixed
+    assert transform() is None                  # a weight array that stays keeps no transform

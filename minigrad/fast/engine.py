@@ -43,6 +43,13 @@ CONV3X3 = {"numpy": "winograd", "cupy": "im2col"}
 BAND_BYTES = {"numpy": 8 * 2**20, "cupy": 2 * 2**30}
 
 
+def _forget_kernel(engine_ref, key):
+    """Drop a kernel's transform when its weight array is gone (if the engine is still here)."""
+    engine = engine_ref()
+    if engine is not None:
+        engine._kernels.pop(key, None)
+
+
 class FastEngine:
     name = "fast"
 
@@ -84,8 +91,8 @@ class FastEngine:
         key = id(w)
         if key not in self._kernels:
             U = winograd.kernel_transform(w, self.workers(w))
-            try:
-                weakref.finalize(w, self._kernels.pop, key, None)    # forget U when w goes
+            try:                                                      # forget U when w goes
+                weakref.finalize(w, _forget_kernel, weakref.ref(self), key)
             except TypeError:                                         # w cannot be watched
                 return U
             self._kernels[key] = U
