@@ -18,14 +18,6 @@ with prints -- and ends by checking that its image gradient equals the one
 vgg.transfer.Objective computes. docs/walkthrough.md reads its output.
 """
 
-import os
-
-# One worker thread per core, each with a one-thread BLAS (minigrad/backend.py,
-# host_threads): faster and steadier than a multi-threaded BLAS, above all on a busy
-# machine (benchmarks/RESULTS.md). Set before NumPy is imported; the environment wins.
-os.environ.setdefault("MINIGRAD_THREADS", str(os.cpu_count() or 1))
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
 import argparse
 import sys
 
@@ -34,6 +26,7 @@ from PIL import Image
 
 from minigrad import losses
 from minigrad.gradcheck import relative_error
+from minigrad.layers import ENGINES
 from vgg import images
 from vgg.demo import render_style
 from vgg.model import VGG19
@@ -85,6 +78,8 @@ def main(argv=None):
     p.add_argument("--style", metavar="PATH", help="the painting (default: vgg/demo.py's)")
     p.add_argument("--size", type=int, default=64, help="longest side in pixels (at least 16)")
     p.add_argument("--weights", metavar="PATH", help="VGG-19 weights (default: weights/vgg19.h5)")
+    p.add_argument("--engine", choices=ENGINES, default="reference",
+                   help="reference (minigrad/reference.py, the code this trace follows) or fast")
     p.add_argument("--alpha", type=float, default=1e-2, help="content weight of eq. 7")
     p.add_argument("--beta", type=float, default=1.0, help="style weight of eq. 7")
     p.add_argument("--tv-weight", type=float, default=1e-4, help="total-variation weight")
@@ -99,7 +94,7 @@ def main(argv=None):
     content = images.resize_longest(content, args.size)
     style = images.resize_longest(style, args.size)
     c, s = images.preprocess(content), images.preprocess(style)              # (1, 3, H, W), Caffe
-    model = VGG19.load(args.weights)
+    model = VGG19.load(args.weights, engine=args.engine)
     objective = Objective(model, c.shape, c, [s], None, CONTENT_LAYERS, STYLE_LAYERS,
                           args.alpha, args.beta, args.tv_weight)              # targets P^l and A^l
     x = np.random.default_rng(args.seed).standard_normal(c.shape).astype(np.float32)  # white noise

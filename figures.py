@@ -30,16 +30,9 @@ are written as labelled PNGs (Pillow's default font); the source images are not
 copied into them.
 """
 
-import os
-
-# One worker thread per core, each with a one-thread BLAS (minigrad/backend.py,
-# host_threads): faster and steadier than a multi-threaded BLAS, above all on a busy
-# machine (benchmarks/RESULTS.md). Set before NumPy is imported; the environment wins.
-os.environ.setdefault("MINIGRAD_THREADS", str(os.cpu_count() or 1))
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
 import argparse
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -48,6 +41,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from minigrad.backend import BACKENDS, backend_module, to_device
+from minigrad.layers import ENGINES
 from minigrad.optim import LBFGS
 from vgg import images
 from vgg.model import VGG19
@@ -252,6 +246,8 @@ def build_parser():
     g.add_argument("--weights", metavar="PATH", help="VGG-19 weights (default: weights/vgg19.h5)")
     g.add_argument("--pooling", choices=["max", "avg"], default="max")
     g.add_argument("--backend", choices=BACKENDS, default="numpy")
+    g.add_argument("--engine", choices=ENGINES, default="fast",
+                   help="fast (minigrad/fast/) or reference (minigrad/reference.py; slower)")
     return p
 
 
@@ -274,7 +270,7 @@ def main(argv=None):
         return 2
     backend_module(args.backend)                              # a clear error if CuPy cannot run
     content, style = images.open_image(args.content), images.open_image(args.style)
-    model = VGG19.load(args.weights, pooling=args.pooling).to(args.backend)
+    model = VGG19.load(args.weights, pooling=args.pooling, engine=args.engine).to(args.backend)
     os.makedirs(out_dir, exist_ok=True)
     t0 = time.perf_counter()
     for name, make in (("figure1", figure1), ("figure3", figure3)):

@@ -15,31 +15,25 @@ Every refusal is one message on stderr: exit 2 for bad arguments, 1 for a
 failed run, 130 for Ctrl-C.
 """
 
-import os
-
-# One worker thread per core, each with a one-thread BLAS (minigrad/backend.py,
-# host_threads): faster and steadier than a multi-threaded BLAS, above all on a busy
-# machine (benchmarks/RESULTS.md). Set before NumPy is imported; the environment wins.
-os.environ.setdefault("MINIGRAD_THREADS", str(os.cpu_count() or 1))
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from minigrad.backend import (BACKENDS, BackendUnavailable, available_memory, backend_module,
-                              to_device)
+from minigrad.backend import BACKENDS, BackendUnavailable, backend_module, to_device
+from minigrad.layers import ENGINES
 from minigrad.optim import LBFGS, Adam
 from vgg import images
 from vgg.images import ImageError
+from vgg.memory import available_memory, estimate_bytes
 from vgg.model import LAYER_NAMES, VGG19, min_input_size
-from vgg.transfer import (CONTENT_LAYERS, NORMALIZATIONS, STYLE_LAYERS, Objective, estimate_bytes,
-                          layer_weights, resize_array)
+from vgg.transfer import (CONTENT_LAYERS, NORMALIZATIONS, STYLE_LAYERS, Objective, layer_weights,
+                          resize_array)
 from vgg.weights import WeightsError
 
 # The weights of eq. 7 for each normalisation of the terms (vgg/transfer.py). "relative"'s
@@ -180,6 +174,9 @@ def build_parser():
     g = p.add_argument_group("machine")
     g.add_argument("--backend", choices=BACKENDS, default="numpy",
                    help="numpy (CPU) or cupy (NVIDIA GPU)")
+    g.add_argument("--engine", choices=ENGINES, default="fast",
+                   help="fast (minigrad/fast/), or reference (minigrad/reference.py: "
+                        "the code to read; the same result, slower)")
     g.add_argument("--weights", metavar="PATH",
                    help="VGG-19 weights: this project's .h5, or Keras' "
                         "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5 "
@@ -408,7 +405,7 @@ def run(args):
     elif args.preserve_colors == "histogram":
         style_imgs = [images.recolor(s, content_img) for s in style_imgs]
     try:
-        model = VGG19.load(args.weights, pooling=args.pooling).to(args.backend)
+        model = VGG19.load(args.weights, pooling=args.pooling, engine=args.engine).to(args.backend)
     except WeightsError as e:
         raise Refusal(str(e))
     deepest = max(layers_used(args), key=LAYER_NAMES.index)
@@ -420,7 +417,7 @@ def run(args):
     h, w = shapes[-1]
     say(f"stylize: {args.mode} at {w}x{h}"
         + (f" ({args.scales} scales: {', '.join(f'{b}x{a}' for a, b in shapes)})" if args.scales > 1 else "")
-        + f", backend {args.backend}, {optimizer} (lr {lr:g}"
+        + f", backend {args.backend} ({args.engine} engine), {optimizer} (lr {lr:g}"
         + (f", history {args.history}, line search {args.line_search}" if optimizer == "lbfgs" else "")
         + f"), {args.iters} evaluations"
         + (" per scale" if args.scales > 1 else "")
@@ -597,7 +594,7 @@ def plot_losses(history, args):
 def check_memory(args, shape):
     """Refuse a run that cannot fit, with the estimate and a size that would."""
     taps = layers_used(args)
-    need = estimate_bytes((1, 3) + tuple(shape), taps, args.history, args.optimizer)
+    need = estimate_bytes((1, 3) + tuple(shape), taps, args.history, args.optimizer, args.engine)
     have = available_memory(args.backend)
     if need > have:
         smaller = int(args.size * math.sqrt(have / need) * 0.9) // 16 * 16

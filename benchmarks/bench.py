@@ -7,14 +7,18 @@ taps down to the image. The network is frozen: neither side computes weight
 gradients (PyTorch: requires_grad=False on every parameter, only the image
 requires a gradient).
 
-    python benchmarks/bench.py                       # per pass, 256 and 512 px, CPU
-    python benchmarks/bench.py --sizes 512 --repeats 5
+    python benchmarks/bench.py                       # per pass, 256 and 512 px, CPU, both engines
+    python benchmarks/bench.py --sizes 512 --repeats 5 --engine fast
     python benchmarks/bench.py --backend cupy --sizes 512 1024   # GPU vs cuDNN, float32, no TF32
+    python benchmarks/bench.py --backend cupy --conv3x3 winograd # the other 3x3 algorithm
     python benchmarks/bench.py --mode stylize        # whole stylization (see bench_stylize)
 
-Printed per size: the best time of --repeats runs for each side, the GFLOP/s
-that time means (convolution arithmetic only: the 13 forward convolutions up to
-conv5_1 plus their 13 image-gradient convolutions, 2 flops per multiply-add),
+It is a plain script: no environment variable is set, before or after NumPy is
+imported, so the project runs as it does in any learner's script (the fast
+engine's defaults: one worker thread per core, each with a one-thread BLAS).
+Printed per size and engine: the best time of --repeats runs for each side, the
+GFLOP/s that time means (convolution arithmetic only: the 13 forward convolutions
+up to conv5_1 plus their 13 image-gradient convolutions, 2 flops per multiply-add),
 the ratio project / PyTorch, and the peak memory of one pass on each side.
 Peak memory on the CPU is measured in a fresh subprocess per side: the peak
 resident set (VmHWM, reset just before) during two passes minus the resident set
@@ -45,31 +49,42 @@ def parse_args(argv=None):
     p.add_argument("--sizes", type=int, nargs="+", default=None,
                    help="image sides in pixels (default: 256 512 on numpy, 512 1024 on cupy)")
     p.add_argument("--repeats", type=int, default=5, help="timed runs per side; the best counts")
-    p.add_argument("--threads", type=int, default=os.cpu_count(),
-                   help="threads for both BLAS and PyTorch (default: all cores)")
+    p.add_argument("--engine", choices=["both", "fast", "reference"], default="both",
+                   help="the project's engine(s) to time (default: both, in the same rounds)")
+    p.add_argument("--conv3x3", choices=["winograd", "im2col"], default=None,
+                   help="the fast engine's 3x3 algorithm (default: its choice for the backend)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="the fast engine's worker threads and PyTorch's threads "
+                        "(default: the fast engine's own default, one per core)")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--_memory-child", dest="memory_child", choices=["ours", "torch"],
-                   help=argparse.SUPPRESS)
+    p.add_argument("--_memory-child", dest="memory_child",
+                   choices=["fast", "reference", "torch"], help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
 
 ARGS = parse_args()
-# The project spreads each convolution's bands over --threads threads of its own
-# (minigrad.backend.host_threads), each calling a one-thread BLAS; PyTorch gets the
-# same number of threads. BLAS reads its thread count when NumPy is first imported.
-os.environ["MINIGRAD_THREADS"] = str(ARGS.threads)
-for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[var] = "1"
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from minigrad.backend import backend_module, conv3x3_algorithm, synchronize, to_numpy  # noqa: E402
-from vgg.model import LAYER_NAMES, VGG19  # noqa: E402
-from vgg.weights import CONV_SHAPES, random_params  # noqa: E402
+from minigrad.backend import backend_module, synchronize, to_numpy  # noqa: E402
+from minigrad.fast import FastEngine  # noqa: E402
+from vgg.model import CONV_SHAPES, LAYER_NAMES, VGG19  # noqa: E402
+from vgg.weights.testing import random_params  # noqa: E402
 
-torch.set_num_threads(ARGS.threads)
+ENGINES = ["fast", "reference"] if ARGS.engine == "both" else [ARGS.engine]
+
+
+def make_engine(name):
+    """What VGG19 gets by default, unless --conv3x3 or --threads ask for something else."""
+    if name == "fast" and (ARGS.conv3x3 or ARGS.threads):
+        return FastEngine(conv3x3=ARGS.conv3x3, threads=ARGS.threads, fixed_weights=True)
+    return name
+
+
+# PyTorch gets as many threads as the fast engine's workers.
+torch.set_num_threads(ARGS.threads or FastEngine().threads)
 
 
 # ---------------------------------------------------------------------------
@@ -146,16 +161,18 @@ def torch_pass(net, x, grads, depth):
     return dx
 
 
-def setup(size, xp, device, seed):
+def setup(size, xp, device, seed, engines=ENGINES):
+    """{engine: our model}, PyTorch's net, the depth, and each side's inputs."""
     params = random_params(seed)
     depth = max(LAYER_NAMES.index(t) for t in TAPS) + 1
-    model = VGG19({n: (xp.asarray(W), xp.asarray(b)) for n, (W, b) in params.items()})
+    models = {e: VGG19({n: (xp.asarray(W), xp.asarray(b)) for n, (W, b) in params.items()},
+                       engine=make_engine(e)) for e in engines}
     net = torch_vgg(params, depth, device)
     x, grads = make_inputs(size, seed)
     ours_in = (xp.asarray(x), {n: xp.asarray(g) for n, g in grads.items()})
     torch_in = (torch.from_numpy(x).to(device), {n: torch.from_numpy(g).to(device)
                                                  for n, g in grads.items()})
-    return model, net, depth, ours_in, torch_in
+    return models, net, depth, ours_in, torch_in
 
 
 def best_times(fns, repeats, sync):
@@ -194,17 +211,16 @@ def memory_child(side, size, seed):
     would inherit the parent's peak. Writing 5 to clear_refs resets VmHWM to the
     current resident set just before the passes.
     """
-    model, net, depth, ours_in, torch_in = setup(size, np, "cpu", seed)
-    if side == "ours":
+    models, net, depth, ours_in, torch_in = setup(size, np, "cpu", seed,
+                                                  [] if side == "torch" else [side])
+    if side != "torch":
         del net
-    else:
-        del model
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")
     base = _status_bytes("VmRSS")
     for _ in range(2):
-        if side == "ours":
-            ours_pass(model, *ours_in)
+        if side != "torch":
+            ours_pass(models[side], *ours_in)
         else:
             torch_pass(net, *torch_in, depth)
     print(json.dumps({"peak": _status_bytes("VmHWM") - base}))
@@ -212,7 +228,9 @@ def memory_child(side, size, seed):
 
 def cpu_peak(side, size):
     cmd = [sys.executable, __file__, "--_memory-child", side, "--sizes", str(size),
-           "--threads", str(ARGS.threads), "--seed", str(ARGS.seed)]
+           "--seed", str(ARGS.seed)]
+    cmd += ["--threads", str(ARGS.threads)] if ARGS.threads else []
+    cmd += ["--conv3x3", ARGS.conv3x3] if ARGS.conv3x3 else []
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])["peak"]
 
@@ -253,31 +271,37 @@ def bench_pass(sizes, backend):
         def sync():
             pass
     print(describe_machine(backend))
-    head = (f"{'size':>5} {'ours s':>8} {'torch s':>8} {'ratio':>6} {'ours GF/s':>9} "
+    head = (f"{'size':>5} {'engine':>9} {'ours s':>8} {'torch s':>8} {'ratio':>6} {'ours GF/s':>9} "
             f"{'torch GF/s':>10} {'ours MB':>8} {'torch MB':>8} {'mem ratio':>9}")
     print(head, flush=True)
     rows = []
     for size in sizes:
-        model, net, depth, ours_in, torch_in = setup(size, xp, device, ARGS.seed)
-        check_same_gradient(model, net, depth, ours_in, torch_in)
-        t_ours, t_torch = best_times([lambda: ours_pass(model, *ours_in),
-                                      lambda: torch_pass(net, *torch_in, depth)], ARGS.repeats, sync)
+        models, net, depth, ours_in, torch_in = setup(size, xp, device, ARGS.seed)
+        for model in models.values():
+            check_same_gradient(model, net, depth, ours_in, torch_in)
+        # One round times every engine and PyTorch in turn: all see the same load.
+        fns = [lambda m=m: ours_pass(m, *ours_in) for m in models.values()]
+        *t_ours, t_torch = best_times(fns + [lambda: torch_pass(net, *torch_in, depth)],
+                                      ARGS.repeats, sync)
         gf = conv_gflop(size, depth)
-        if ARGS.no_memory:
-            m_ours = m_torch = float("nan")
-        elif backend == "cupy":
-            m_ours, m_torch = gpu_peaks(model, net, depth, ours_in, torch_in)
-        else:
-            m_ours, m_torch = cpu_peak("ours", size), cpu_peak("torch", size)
-        row = dict(size=size, ours=t_ours, torch=t_torch, ratio=t_ours / t_torch,
-                   ours_gflops=gf / t_ours, torch_gflops=gf / t_torch,
-                   ours_mb=m_ours / 2**20, torch_mb=m_torch / 2**20,
-                   mem_ratio=m_ours / m_torch)
-        rows.append(row)
-        print(f"{size:5d} {t_ours:8.3f} {t_torch:8.3f} {row['ratio']:6.2f} {row['ours_gflops']:9.0f} "
-              f"{row['torch_gflops']:10.0f} {row['ours_mb']:8.0f} {row['torch_mb']:8.0f} "
-              f"{row['mem_ratio']:9.2f}", flush=True)
-        del model, net
+        if not ARGS.no_memory and backend == "numpy":
+            m_torch = cpu_peak("torch", size)
+        for (engine, model), t in zip(models.items(), t_ours):
+            if ARGS.no_memory:
+                m_ours = m_torch = float("nan")
+            elif backend == "cupy":
+                m_ours, m_torch = gpu_peaks(model, net, depth, ours_in, torch_in)
+            else:
+                m_ours = cpu_peak(engine, size)
+            row = dict(size=size, engine=engine, ours=t, torch=t_torch, ratio=t / t_torch,
+                       ours_gflops=gf / t, torch_gflops=gf / t_torch,
+                       ours_mb=m_ours / 2**20, torch_mb=m_torch / 2**20,
+                       mem_ratio=m_ours / m_torch)
+            rows.append(row)
+            print(f"{size:5d} {engine:>9} {t:8.3f} {t_torch:8.3f} {row['ratio']:6.2f} "
+                  f"{row['ours_gflops']:9.0f} {row['torch_gflops']:10.0f} {row['ours_mb']:8.0f} "
+                  f"{row['torch_mb']:8.0f} {row['mem_ratio']:9.2f}", flush=True)
+        del models, net
     return rows
 
 
@@ -306,7 +330,7 @@ def bench_stylize(sizes, backend, iterations=100):
     sync = (lambda: (synchronize(), torch.cuda.synchronize())) if backend == "cupy" else (lambda: None)
     params = random_params(seed=ARGS.seed)
     print(describe_machine(backend))
-    print(f"{'size':>5} {'ours s':>8} {'torch s':>8} {'ratio':>6} {'ours s/it':>9} "
+    print(f"{'size':>5} {'engine':>9} {'ours s':>8} {'torch s':>8} {'ratio':>6} {'ours s/it':>9} "
           f"{'torch s/it':>10} {'ours loss':>11} {'torch loss':>11}")
     for size in sizes:
         rng = np.random.default_rng(ARGS.seed)
@@ -315,22 +339,22 @@ def bench_stylize(sizes, backend, iterations=100):
                    ).astype(np.float32)                                 # a smooth "photo"
         style = (60 * rng.standard_normal((1, 3, size, size))).astype(np.float32)
 
-        model = VGG19(params).to(backend)
-        objective = Objective(model, content.shape, xp.asarray(content), [xp.asarray(style)], None,
-                              CONTENT_LAYERS, STYLE_LAYERS, 1e-2, 1.0, 0.0)
-        opt = LBFGS(xp.asarray(content), lr=1.0, history=100)
-        sync()
-        t0 = time.perf_counter()
-        for _ in range(iterations):
-            ours_loss = opt.step(objective)
-        sync()
-        ours_s = time.perf_counter() - t0
-        del model, objective, opt
-
         torch_s, torch_loss = torch_stylize(params, content, style, iterations, device, sync)
-        print(f"{size:>5} {ours_s:>8.1f} {torch_s:>8.1f} {ours_s / torch_s:>6.2f} "
-              f"{ours_s / iterations:>9.3f} {torch_s / iterations:>10.3f} "
-              f"{ours_loss:>11.4g} {torch_loss:>11.4g}")
+        for engine in ENGINES:
+            model = VGG19(params, engine=make_engine(engine)).to(backend)
+            objective = Objective(model, content.shape, xp.asarray(content), [xp.asarray(style)],
+                                  None, CONTENT_LAYERS, STYLE_LAYERS, 1e-2, 1.0, 0.0)
+            opt = LBFGS(xp.asarray(content), lr=1.0, history=100)
+            sync()
+            t0 = time.perf_counter()
+            for _ in range(iterations):
+                ours_loss = opt.step(objective)
+            sync()
+            ours_s = time.perf_counter() - t0
+            del model, objective, opt
+            print(f"{size:>5} {engine:>9} {ours_s:>8.1f} {torch_s:>8.1f} {ours_s / torch_s:>6.2f} "
+                  f"{ours_s / iterations:>9.3f} {torch_s / iterations:>10.3f} "
+                  f"{ours_loss:>11.4g} {torch_loss:>11.4g}")
 
 
 def torch_stylize(params, content, style, iterations, device, sync):
@@ -380,28 +404,28 @@ def torch_stylize(params, content, style, iterations, device, sync):
 
 
 def describe_machine(backend):
-    blas = blas_threads()
-    text = (f"numpy {np.__version__} ({blas}), torch {torch.__version__} "
-            f"({torch.get_num_threads()} threads), {os.cpu_count()} cores")
+    from threadpoolctl import threadpool_info
+    blas = ", ".join(f"{i['internal_api']} {i['num_threads']} threads"
+                     for i in threadpool_info() if i["user_api"] == "blas")
+    fast = make_engine("fast")
+    fast = FastEngine() if fast == "fast" else fast
+    xp = backend_module(backend)
+    winograd = fast.uses_winograd(xp.zeros((64, 64, 3, 3), dtype=xp.float32), 1, 1)
+    text = (f"numpy {np.__version__} (BLAS: {blas} outside the workers, 1 inside), "
+            f"torch {torch.__version__} ({torch.get_num_threads()} threads), "
+            f"{os.cpu_count()} cores, environment variables: {thread_variables() or 'none'}")
     if backend == "cupy":
         cp = backend_module("cupy")
         name = cp.cuda.runtime.getDeviceProperties(0)["name"].decode()
         text += f", GPU {name}, cupy {cp.__version__}, cuDNN {torch.backends.cudnn.version()}"
-    return text + f"; 3x3 convolutions: {conv3x3_algorithm(backend_module(backend))}"
+    return (text + f"; fast engine: {fast.threads} worker threads, 3x3 convolutions by "
+            f"{'Winograd' if winograd else 'im2col'}")
 
 
-def blas_threads():
-    """The project's threads, and NumPy's BLAS threads (checked with threadpoolctl if installed)."""
-    text = f"{ARGS.threads} minigrad threads x "
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return text + "1 BLAS thread (OPENBLAS_NUM_THREADS=1; threadpoolctl absent to check)"
-    info = [i for i in threadpool_info() if i["user_api"] == "blas"]
-    if {i["num_threads"] for i in info} != {1}:
-        print(f"warning: NumPy's BLAS runs {[i['num_threads'] for i in info]} threads, not 1",
-              file=sys.stderr)
-    return text + ", ".join(f"{i['internal_api']} {i['num_threads']} thread(s)" for i in info)
+def thread_variables():
+    """Environment variables that change thread counts, if any are set (the default run sets none)."""
+    names = ("MINIGRAD_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")
+    return ", ".join(f"{n}={os.environ[n]}" for n in names if n in os.environ)
 
 
 def main():

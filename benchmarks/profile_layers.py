@@ -1,15 +1,15 @@
 """Per-layer profile of one VGG-19 pass: the project's kernels against PyTorch's, layer by layer.
 
-    python benchmarks/profile_layers.py --size 256 [--repeats 5] [--threads 2]
+    python benchmarks/profile_layers.py --size 256 [--repeats 5] [--threads 2] [--engine reference]
 
 For every convolution, ReLU and pooling up to conv5_1 it times the forward and the
-image-gradient backward of the project (minigrad.conv / layers / pool) and of
+image-gradient backward of the project (an engine's eight functions: the fast
+engine, as VGG19 builds it, unless --engine reference) and of
 PyTorch (torch.nn.functional and its autograd), best of --repeats, and prints
 milliseconds and the ratio. Use it to see where a pass spends its time before
 changing code; benchmarks/bench.py gives the whole-pass figures.
 """
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -19,23 +19,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 p.add_argument("--size", type=int, default=256)
 p.add_argument("--repeats", type=int, default=5)
-p.add_argument("--threads", type=int, default=os.cpu_count())
+p.add_argument("--threads", type=int, default=None,
+               help="the fast engine's worker threads and PyTorch's (default: one per core)")
+p.add_argument("--engine", choices=["fast", "reference"], default="fast")
 p.add_argument("--backend", choices=["numpy", "cupy"], default="numpy")
 ARGS = p.parse_args()
-os.environ["MINIGRAD_THREADS"] = str(ARGS.threads)        # as in bench.py: our threads,
-os.environ["OPENBLAS_NUM_THREADS"] = "1"                   # each with a one-thread BLAS
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as tF  # noqa: E402
 
-from minigrad import conv, pool  # noqa: E402
+from minigrad import reference  # noqa: E402
 from minigrad.backend import backend_module, synchronize  # noqa: E402
-from minigrad.layers import relu_backward, relu_forward  # noqa: E402
-from vgg.model import LAYER_NAMES  # noqa: E402
-from vgg.weights import CONV_SHAPES, random_params  # noqa: E402
+from minigrad.fast import FastEngine  # noqa: E402
+from vgg.model import CONV_SHAPES, LAYER_NAMES  # noqa: E402
+from vgg.weights.testing import random_params  # noqa: E402
 
-torch.set_num_threads(ARGS.threads)
+ENGINE = (FastEngine(threads=ARGS.threads, fixed_weights=True) if ARGS.engine == "fast"
+          else reference)
+torch.set_num_threads(ARGS.threads or FastEngine().threads)
 
 
 GPU = ARGS.backend == "cupy"
@@ -81,12 +83,12 @@ def main():
         if name.startswith("pool"):
             C = x.shape[1]
             (x,), (tx,) = both(rng.standard_normal((1, C, side, side)).astype(np.float32))
-            out, cache = pool.maxpool_forward(x, 2, 2)
+            out, cache = ENGINE.maxpool_forward(x, 2, 2)
             (d,), (td,) = both(rng.standard_normal(out.shape).astype(np.float32))
             tout, tidx = tF.max_pool2d_with_indices(tx, 2)
-            rows.append(("fwd", best(lambda: pool.maxpool_forward(x, 2, 2)),
+            rows.append(("fwd", best(lambda: ENGINE.maxpool_forward(x, 2, 2)),
                          best(lambda: tF.max_pool2d_with_indices(tx, 2))))
-            rows.append(("bwd", best(lambda: pool.maxpool_backward(d, cache)),
+            rows.append(("bwd", best(lambda: ENGINE.maxpool_backward(d, cache)),
                          best(lambda: torch.ops.aten.max_pool2d_with_indices_backward(
                              td, tx, [2, 2], [2, 2], [0, 0], [1, 1], False, tidx))))
             side //= 2
@@ -95,15 +97,15 @@ def main():
             (x, W, b, d), (tx, tW, tb, td) = both(
                 rng.standard_normal((1, C, side, side)).astype(np.float32), *params[name],
                 rng.standard_normal((1, K, side, side)).astype(np.float32))
-            out, cache = conv.conv2d_forward(x, W, b, 1, 1)
-            rows.append(("conv", best(lambda: conv.conv2d_forward(x, W, b, 1, 1)),
+            out, cache = ENGINE.conv2d_forward(x, W, b, 1, 1)
+            rows.append(("conv", best(lambda: ENGINE.conv2d_forward(x, W, b, 1, 1)),
                          best(lambda: tF.conv2d(tx, tW, tb, padding=1))))
-            rows.append(("dconv", best(lambda: conv.conv2d_backward(d, cache, need_dw=False)),
+            rows.append(("dconv", best(lambda: ENGINE.conv2d_backward(d, cache, need_dw=False)),
                          best(lambda: torch.nn.grad.conv2d_input(tx.shape, tW, td, padding=1))))
-            y, mask = relu_forward(out)
+            y, mask = ENGINE.relu_forward(out)
             ty = torch.as_tensor(out, device=DEVICE) if GPU else torch.from_numpy(out)
-            rows.append(("relu", best(lambda: relu_forward(out)), best(lambda: torch.relu(ty))))
-            rows.append(("drelu", best(lambda: relu_backward(d, mask)),
+            rows.append(("relu", best(lambda: ENGINE.relu_forward(out)), best(lambda: torch.relu(ty))))
+            rows.append(("drelu", best(lambda: ENGINE.relu_backward(d, mask)),
                          best(lambda: torch.ops.aten.threshold_backward(td, ty, 0))))
             x = y
         for op, a, t in rows:

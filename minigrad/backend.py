@@ -11,9 +11,6 @@ that might live on the GPU. The array module follows the data, as in DeZero's
 
 CuPy is imported lazily, so `import minigrad` never needs a GPU.
 """
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
 BACKENDS = ("numpy", "cupy")
@@ -30,22 +27,15 @@ _cupy_error = None      # why it could not be, remembered to say it once and cle
 def _load_cupy():
     """Import CuPy and check that a CUDA device answers; cache the outcome."""
     global _cupy, _cupy_error
-    if _cupy is not None or _cupy_error is not None:
-        return _cupy
-    try:
-        import cupy
-    except Exception as e:  # ImportError, or a broken CUDA install raising at import
-        _cupy_error = f"CuPy is not installed or does not import ({e.__class__.__name__}: {e})"
-        return None
-    try:
-        n = cupy.cuda.runtime.getDeviceCount()
-    except Exception as e:  # no driver, no device
-        _cupy_error = f"CuPy is installed but no CUDA device answers ({e.__class__.__name__}: {e})"
-        return None
-    if n < 1:
-        _cupy_error = "CuPy is installed but no CUDA device was found"
-        return None
-    _cupy = cupy
+    if _cupy is None and _cupy_error is None:
+        try:
+            import cupy
+            if cupy.cuda.runtime.getDeviceCount() < 1:
+                _cupy_error = "CuPy is installed but no CUDA device was found"
+            else:
+                _cupy = cupy
+        except Exception as e:  # not installed, a broken CUDA install, no driver, no device
+            _cupy_error = f"CuPy cannot run here ({e.__class__.__name__}: {e})"
     return _cupy
 
 
@@ -56,21 +46,24 @@ def gpu_available():
 
 def get_cupy():
     """The cupy module, or BackendUnavailable with the reason it cannot run here."""
-    cp = _load_cupy()
-    if cp is None:
+    if _load_cupy() is None:
         raise BackendUnavailable(
             f"the 'cupy' backend needs CuPy and a CUDA GPU: {_cupy_error}. "
             "Install CuPy for your CUDA version (pip install cupy-cuda12x) "
             "or use the 'numpy' backend.")
-    return cp
+    return _cupy
+
+
+def is_cupy_array(a):
+    """True for a CuPy array, even one made before this module was asked for CuPy."""
+    return type(a).__module__.startswith("cupy")
 
 
 def get_array_module(*arrays):
     """numpy or cupy: the module that holds the given arrays (numpy if none is on a GPU)."""
-    if _cupy is not None:
-        for a in arrays:
-            if isinstance(a, _cupy.ndarray):
-                return _cupy
+    if any(is_cupy_array(a) for a in arrays):
+        import cupy                     # already imported: whoever made the array did
+        return cupy
     return np
 
 
@@ -85,110 +78,22 @@ def backend_module(name):
 
 def to_device(x, backend):
     """A copy of x (any array-like) in the given backend's memory; x itself if already there."""
-    xp = backend_module(backend)
-    return xp.asarray(x)
+    return backend_module(backend).asarray(x)
 
 
 def to_numpy(x):
     """x as a NumPy array on the host (copies from the GPU when needed)."""
-    if _cupy is not None and isinstance(x, _cupy.ndarray):
-        return _cupy.asnumpy(x)
+    if is_cupy_array(x):
+        return get_array_module(x).asnumpy(x)
     return np.asarray(x)
 
 
 def move_like(a, like):
     """a in the same memory (host or GPU) as the array `like`; a itself if already there."""
-    if get_array_module(like) is np:
-        return to_numpy(a)
-    return _cupy.asarray(a)
+    return get_array_module(like).asarray(a) if is_cupy_array(like) else to_numpy(a)
 
 
-def available_memory(backend):
-    """Bytes that a new allocation can still get: free host RAM, or free GPU memory."""
-    if backend == "cupy":
-        cp = get_cupy()
-        free, _ = cp.cuda.runtime.memGetInfo()
-        return free + cp.get_default_memory_pool().free_bytes()
-    try:
-        with open("/proc/meminfo") as f:                    # Linux: what the kernel can give
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    import os
-    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-
-
-def synchronize(x=None):
+def synchronize():
     """Wait for queued GPU work (for honest timings); nothing to do on NumPy."""
     if _cupy is not None:
         _cupy.cuda.Stream.null.synchronize()
-
-
-def band_bytes(xp):
-    """Working-set size a convolution aims for in one band of rows, per backend.
-
-    On a CPU a band should stay near the caches (8 MB: an im2col band; Winograd
-    splits it among its scratch arrays); a GPU wants few launches with much work
-    in each, so its bands are as large as memory comfortably allows.
-    """
-    return 8 * 2**20 if xp is np else 2 * 2**30
-
-
-# Which algorithm VGG's 3x3 convolutions use on each backend. On the CPU, Winograd's
-# 2.25x fewer multiplications win; on a GPU at 512 px its many small transform
-# kernels cost more in launches than im2col's one large matrix product saves
-# (measured on an H200: see benchmarks/RESULTS.md). MINIGRAD_CONV overrides both.
-CONV3X3 = {"numpy": "winograd", "cupy": "im2col"}
-
-
-def conv3x3_algorithm(xp):
-    """'winograd' or 'im2col' for 3x3 stride-1 convolutions of arrays from module xp."""
-    choice = os.environ.get("MINIGRAD_CONV", "")
-    if choice in ("winograd", "im2col"):
-        return choice
-    return CONV3X3["numpy" if xp is np else "cupy"]
-
-
-def host_threads(xp):
-    """Threads the convolutions spread their bands over: MINIGRAD_THREADS (default 1) on
-    NumPy, 1 on CuPy (the GPU runs one band's kernels in parallel by itself).
-
-    With MINIGRAD_THREADS=n, also give the BLAS one thread (OPENBLAS_NUM_THREADS=1):
-    each of the n threads then runs whole bands -- tile transforms and matrix products --
-    on its own core, instead of every matrix product being split and re-joined.
-    """
-    if xp is not np:
-        return 1
-    return max(1, int(os.environ.get("MINIGRAD_THREADS", "1")))
-
-
-_pools = {}             # {thread count: ThreadPoolExecutor}, made on first use, then reused
-
-
-def host_pool(xp):
-    """The worker threads for host_threads(xp) > 1 (None for one thread).
-
-    Made once and kept: starting fresh threads for every convolution costs more than
-    a small layer's arithmetic on a busy machine.
-    """
-    n = host_threads(xp)
-    if n == 1:
-        return None
-    if n not in _pools:
-        _pools[n] = ThreadPoolExecutor(n, thread_name_prefix="minigrad")
-    return _pools[n]
-
-
-def host_map(xp, fn, n):
-    """Call fn(i0, i1) on contiguous slices [i0, i1) covering range(n), one per host
-    thread, in parallel (NumPy releases the GIL inside its loops); fn(0, n) when there
-    is one thread. For element-wise layers, split over channels."""
-    pool = host_pool(xp)
-    parts = min(host_threads(xp), n)
-    if pool is None or parts < 2:
-        fn(0, n)
-        return
-    cuts = [n * i // parts for i in range(parts + 1)]
-    list(pool.map(fn, cuts[:-1], cuts[1:]))

@@ -1,4 +1,4 @@
-"""2-D convolution, forward and backward: a naive loop version, then a fast one.
+"""2-D convolution, forward and backward: a naive loop version, then im2col.
 
 Follows the cs231n assignment-2 layout (`*_forward(...) -> (out, cache)`,
 `*_backward(dout, cache) -> (dx, dw, db)`) and the im2col / col2im pair of
@@ -17,9 +17,13 @@ so its three local derivatives are
     dx[n, c, i*stride + p, j*stride + q] += w[k, c, p, q] * dout[n, k, i, j]   (then un-pad)
     dw[k, c, p, q] += xpad[n, c, i*stride + p, j*stride + q] * dout[n, k, i, j]
     db[k]          += dout[n, k, i, j]
+
+Every implementation, here and in the fast engine (minigrad/fast/), has the same
+contract (minigrad/reference.py): `conv2d_*_forward(x, w, b, stride, pad) -> (out, cache)`
+with cache = (x, w, b, stride, pad), and `*_backward(dout, cache, need_dw=True)`,
+so any backward can run on any forward's cache and the results can be compared.
 """
-from .backend import band_bytes, conv3x3_algorithm, get_array_module, host_map, host_threads
-from . import winograd
+from .backend import get_array_module
 
 
 def conv_output_size(H, W, KH, KW, stride, pad):
@@ -57,15 +61,15 @@ def conv2d_forward_naive(x, w, b, stride=1, pad=0):
     return out, (x, w, b, stride, pad)
 
 
-def conv2d_backward_naive(dout, cache):
-    """dout (N, K, OH, OW) -> dx (N, C, H, W), dw (K, C, KH, KW), db (K,)."""
+def conv2d_backward_naive(dout, cache, need_dw=True):
+    """dout (N, K, OH, OW) -> dx (N, C, H, W), dw (K, C, KH, KW), db (K,); dw, db None unless need_dw."""
     x, w, b, stride, pad = cache
     xp = get_array_module(dout)
     N, C, H, W = x.shape
     K, _, KH, KW = w.shape
     _, _, OH, OW = dout.shape
-    xpad = pad_hw(x, pad)
-    dxpad = xp.zeros_like(xpad)
+    xpad = pad_hw(x, pad) if need_dw else None                        # a frozen layer keeps no x
+    dxpad = xp.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=dout.dtype)
     dw = xp.zeros_like(w)
     for n in range(N):
         for k in range(K):
@@ -75,9 +79,12 @@ def conv2d_backward_naive(dout, cache):
                     cols = slice(j * stride, j * stride + KW)
                     # d out[n,k,i,j] / d xpad[n,:,window] = w[k];  / d w[k] = xpad[n,:,window]
                     dxpad[n, :, rows, cols] += dout[n, k, i, j] * w[k]
-                    dw[k] += dout[n, k, i, j] * xpad[n, :, rows, cols]
-    db = dout.sum(axis=(0, 2, 3))                                     # d out / d b[k] = 1
+                    if need_dw:
+                        dw[k] += dout[n, k, i, j] * xpad[n, :, rows, cols]
     dx = dxpad[:, :, pad:pad + H, pad:pad + W]                        # drop the padding
+    if not need_dw:
+        return dx, None, None
+    db = dout.sum(axis=(0, 2, 3))                                     # d out / d b[k] = 1
     return dx, dw, db
 
 
@@ -121,7 +128,7 @@ def col2im(cols, xpad_shape, KH, KW, stride, OH, OW, out=None):
 
 
 def conv2d_forward_im2col(x, w, b, stride=1, pad=0):
-    """The whole convolution as one matrix product; same signature as the naive one."""
+    """The whole convolution as one matrix product; same signature and cache as the naive one."""
     N, C, H, W = x.shape
     K, _, KH, KW = w.shape
     OH, OW = conv_output_size(H, W, KH, KW, stride, pad)
@@ -132,125 +139,19 @@ def conv2d_forward_im2col(x, w, b, stride=1, pad=0):
     return out, (x, w, b, stride, pad)
 
 
-def conv2d_backward_im2col(dout, cache):
+def conv2d_backward_im2col(dout, cache, need_dw=True):
     """Backward of the matrix product out = w_mat @ cols, then col2im for dx."""
     x, w, b, stride, pad = cache
     N, C, H, W = x.shape
     K, _, KH, KW = w.shape
     _, _, OH, OW = dout.shape
     dout_mat = dout.transpose(1, 0, 2, 3).reshape(K, N * OH * OW)     # (K, N*OH*OW)
+    dcols = w.reshape(K, -1).T @ dout_mat                             # dcols = w^T dout
     xpad_shape = (N, C, H + 2 * pad, W + 2 * pad)
+    dx = col2im(dcols, xpad_shape, KH, KW, stride, OH, OW)[:, :, pad:pad + H, pad:pad + W]
+    if not need_dw:                                                   # a frozen layer: dx only
+        return dx, None, None
     cols = im2col(pad_hw(x, pad), KH, KW, stride, OH, OW)             # (C*KH*KW, N*OH*OW)
     dw = (dout_mat @ cols.T).reshape(w.shape)                         # dw = dout cols^T
-    dcols = w.reshape(K, -1).T @ dout_mat                             # dcols = w^T dout
-    dx = col2im(dcols, xpad_shape, KH, KW, stride, OH, OW)[:, :, pad:pad + H, pad:pad + W]
     db = dout_mat.sum(axis=1)                                         # db = sum of dout
     return dx, dw, db
-
-
-# --------------------------------------------------------------------------
-# The default: im2col in bands of output rows.
-# --------------------------------------------------------------------------
-# A 3x3 convolution of a 64-channel 512 x 512 image has an im2col matrix of
-# 64*9 x 512*512 floats = 600 MB. Taking a band of output rows at a time keeps
-# that matrix small (about band_bytes, see minigrad/backend.py) and in cache,
-# with the same arithmetic.
-
-BAND_BYTES = None        # None: backend.band_bytes (8 MB on NumPy, more on CuPy); tests set 1
-
-
-def _rows_per_band(C, KH, KW, OW, itemsize, xp):
-    """How many output rows make an im2col band of about BAND_BYTES."""
-    return max(1, (BAND_BYTES or band_bytes(xp)) // (C * KH * KW * OW * itemsize))
-
-
-def _bands(OH, rows):
-    """(first, last + 1) output rows of each band."""
-    return [(i0, min(OH, i0 + rows)) for i0 in range(0, OH, rows)]
-
-
-def uses_winograd(w, stride, pad):
-    """The fast path for VGG's layers: 3x3, stride 1, padding 1, and enough channels
-    (at least WINOGRAD_MIN_CHANNELS in and out) for the 16 matrix products to pay
-    for the tile transforms. Everything else goes through im2col bands."""
-    K, C, KH, KW = w.shape
-    return ((KH, KW, stride, pad) == (3, 3, 1, 1) and min(C, K) >= WINOGRAD_MIN_CHANNELS
-            and conv3x3_algorithm(get_array_module(w)) == "winograd")
-
-
-WINOGRAD_MIN_CHANNELS = 16
-
-
-def conv2d_forward(x, w, b, stride=1, pad=0, U=None):
-    """Fast convolution, same result and signature as conv2d_forward_naive.
-
-    The cache is (x, w, b, stride, pad, U): U (16, K, C) is the Winograd kernel
-    (minigrad/winograd.py) when that path ran, kept because the backward reuses
-    it; None after the im2col path. A caller whose w never changes (a frozen
-    layer) may pass the U it computed before, saving the kernel transform.
-    """
-    if uses_winograd(w, stride, pad):
-        U = winograd.kernel_transform(w) if U is None else U          # (16, K, C)
-        out = winograd.conv3x3(x, U, b)                               # (N, K, H, W)
-        return out, (x, w, b, stride, pad, U)
-    xp = get_array_module(x)
-    N, C, H, W = x.shape
-    K, _, KH, KW = w.shape
-    OH, OW = conv_output_size(H, W, KH, KW, stride, pad)
-    xpad = pad_hw(x, pad)                                             # (N, C, H+2p, W+2p)
-    w_mat = w.reshape(K, C * KH * KW)                                 # (K, C*KH*KW)
-    out = xp.empty((N, K, OH, OW), dtype=x.dtype)
-    rows = _rows_per_band(C, KH, KW, OW, x.itemsize, xp)
-    bands = _bands(OH, min(rows, -(-OH // host_threads(xp))))         # at least one band a thread
-
-    def run(n, j0, j1):                                               # bands j0..j1-1 of image n
-        for i0, i1 in bands[j0:j1]:
-            band = xpad[n:n + 1, :, i0 * stride:(i1 - 1) * stride + KH]   # (1, C, rows seen, Wp)
-            cols = im2col(band, KH, KW, stride, i1 - i0, OW)              # (C*KH*KW, rows*OW)
-            prod = (w_mat @ cols).reshape(K, i1 - i0, OW)                 # (K, rows, OW)
-            xp.add(prod, b[:, None, None], out=out[n, :, i0:i1])
-    for n in range(N):
-        host_map(xp, lambda j0, j1: run(n, j0, j1), len(bands))       # bands over the host's threads
-    return out, (x, w, b, stride, pad, None)
-
-
-def conv2d_backward(dout, cache, need_dw=True):
-    """Fast backward: dx always; dw and db only if need_dw (else None, None).
-
-    Winograd path: dx = flip(conv(flip(dout), w^T)) with the forward's U transposed
-    (see minigrad/winograd.py). im2col path, per band: dcols = w_mat^T dout_band,
-    col2im'd into dx. Weight gradient (both paths), per band: dw += dout_band cols^T.
-    """
-    x, w, b, stride, pad, U = cache
-    xp = get_array_module(dout)
-    N, C, H, W = x.shape
-    K, _, KH, KW = w.shape
-    _, _, OH, OW = dout.shape
-    w_mat = w.reshape(K, C * KH * KW)                                 # (K, C*KH*KW)
-    bands = _bands(OH, _rows_per_band(C, KH, KW, OW, dout.itemsize, xp))
-    if U is not None:
-        dx = xp.empty((N, C, H, W), dtype=dout.dtype)
-        winograd.conv3x3(dout[:, :, ::-1, ::-1], U.transpose(0, 2, 1), None,
-                         out=dx[:, :, ::-1, ::-1])                    # dx = flip(conv(flip(dout), w^T))
-    else:
-        dxpad = xp.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=dout.dtype)
-        for n in range(N):
-            for i0, i1 in bands:
-                d_band = dout[n, :, i0:i1].reshape(K, (i1 - i0) * OW)  # (K, rows*OW)
-                seen = slice(i0 * stride, (i1 - 1) * stride + KH)     # input rows of this band
-                dcols = w_mat.T @ d_band                              # (C*KH*KW, rows*OW)
-                target = dxpad[n:n + 1, :, seen]                      # (1, C, rows seen, Wp)
-                col2im(dcols, target.shape, KH, KW, stride, i1 - i0, OW, out=target)
-        dx = dxpad[:, :, pad:pad + H, pad:pad + W]                    # (N, C, H, W)
-    if not need_dw:
-        return dx, None, None
-    dw = xp.zeros_like(w_mat)
-    xpad = pad_hw(x, pad)
-    for n in range(N):
-        for i0, i1 in bands:
-            d_band = dout[n, :, i0:i1].reshape(K, (i1 - i0) * OW)      # (K, rows*OW)
-            seen = slice(i0 * stride, (i1 - 1) * stride + KH)
-            cols = im2col(xpad[n:n + 1, :, seen], KH, KW, stride, i1 - i0, OW)
-            dw += d_band @ cols.T                                     # (K, C*KH*KW)
-    db = dout.sum(axis=(0, 2, 3))
-    return dx, dw.reshape(w.shape), db

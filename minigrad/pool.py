@@ -13,10 +13,34 @@ Max pooling:  out[n, c, i, j] = max over the window of x
     the contributions add.
 Average pooling: out = mean over the window;  dx = dout / (k*k) spread evenly.
 
+The two share how a window slides (`_windows` for the loops, `window_views` for
+the vectorised versions). The caches are one contract per operation, the same
+for the naive, the vectorised and the fast engine's versions:
+    max: (x shape, k, stride, argmax)   argmax (N, C, OH, OW) uint8, the window
+                                        position 0..k*k-1 of the maximum (row-major)
+    avg: (x shape, k, stride)
+
 Shape letters: N, C, H, W (input), OH, OW (output), k (window side).
 """
-from .backend import get_array_module, host_map
+from .backend import get_array_module
 from .conv import conv_output_size
+
+
+def _windows(x, k, stride):
+    """(i, j, window) for every output pixel: window = x[:, :, rows, cols] (N, C, k, k) under (i, j)."""
+    OH, OW = conv_output_size(x.shape[2], x.shape[3], k, k, stride, 0)
+    for i in range(OH):
+        for j in range(OW):
+            yield i, j, x[:, :, i * stride:i * stride + k, j * stride:j * stride + k]
+
+
+def window_views(x, k, stride, OH, OW):
+    """The k*k strided views x[:, :, p::stride, q::stride], each (N, C, OH, OW), row-major.
+
+    View t = k*p + q holds, for every output pixel, the window's pixel (p, q).
+    """
+    return [x[:, :, p:p + stride * OH:stride, q:q + stride * OW:stride]
+            for p in range(k) for q in range(k)]
 
 
 # --------------------------------------------------------------------------
@@ -28,26 +52,25 @@ def maxpool_forward_naive(x, k, stride):
     N, C, H, W = x.shape
     OH, OW = conv_output_size(H, W, k, k, stride, 0)
     out = xp.zeros((N, C, OH, OW), dtype=x.dtype)
-    for i in range(OH):
-        for j in range(OW):
-            window = x[:, :, i * stride:i * stride + k, j * stride:j * stride + k]  # (N, C, k, k)
-            out[:, :, i, j] = window.max(axis=(2, 3))
-    return out, (x, k, stride)
+    argmax = xp.zeros((N, C, OH, OW), dtype=xp.uint8)                 # k*k < 256 positions
+    for i, j, window in _windows(x, k, stride):
+        flat = window.reshape(N, C, k * k)                            # (N, C, k*k), row-major
+        out[:, :, i, j] = flat.max(axis=2)
+        argmax[:, :, i, j] = flat.argmax(axis=2)                      # the first maximum
+    return out, (x.shape, k, stride, argmax)
 
 
 def maxpool_backward_naive(dout, cache):
-    x, k, stride = cache
+    x_shape, k, stride, argmax = cache
     xp = get_array_module(dout)
-    N, C, H, W = x.shape
-    _, _, OH, OW = dout.shape
-    dx = xp.zeros_like(x)
+    N, C, OH, OW = dout.shape
+    dx = xp.zeros(x_shape, dtype=dout.dtype)
     for n in range(N):
         for c in range(C):
             for i in range(OH):
                 for j in range(OW):
-                    window = x[n, c, i * stride:i * stride + k, j * stride:j * stride + k]
-                    p, q = divmod(int(window.argmax()), k)             # first maximum
-                    dx[n, c, i * stride + p, j * stride + q] += dout[n, c, i, j]  # dx = dout at argmax
+                    p, q = divmod(int(argmax[n, c, i, j]), k)         # where the maximum was
+                    dx[n, c, i * stride + p, j * stride + q] += dout[n, c, i, j]  # dx = dout there
     return dx
 
 
@@ -56,23 +79,17 @@ def avgpool_forward_naive(x, k, stride):
     N, C, H, W = x.shape
     OH, OW = conv_output_size(H, W, k, k, stride, 0)
     out = xp.zeros((N, C, OH, OW), dtype=x.dtype)
-    for i in range(OH):
-        for j in range(OW):
-            window = x[:, :, i * stride:i * stride + k, j * stride:j * stride + k]  # (N, C, k, k)
-            out[:, :, i, j] = window.mean(axis=(2, 3))
+    for i, j, window in _windows(x, k, stride):
+        out[:, :, i, j] = window.mean(axis=(2, 3))
     return out, (x.shape, k, stride)
 
 
 def avgpool_backward_naive(dout, cache):
     x_shape, k, stride = cache
     xp = get_array_module(dout)
-    _, _, OH, OW = dout.shape
     dx = xp.zeros(x_shape, dtype=dout.dtype)
-    for i in range(OH):
-        for j in range(OW):
-            # dx = dout / k^2 on every pixel of the window
-            dx[:, :, i * stride:i * stride + k, j * stride:j * stride + k] += \
-                dout[:, :, i:i + 1, j:j + 1] / (k * k)
+    for i, j, window in _windows(dx, k, stride):                      # views of dx
+        window += dout[:, :, i:i + 1, j:j + 1] / (k * k)              # dx = dout / k^2 on the window
     return dx
 
 
@@ -80,29 +97,14 @@ def avgpool_backward_naive(dout, cache):
 # Vectorised: loop over the k*k offsets in a window, never over pixels.
 # --------------------------------------------------------------------------
 
-def _window_views(x, k, stride, OH, OW):
-    """The k*k strided views x[:, :, p::stride, q::stride], each (N, C, OH, OW), row-major."""
-    return [x[:, :, p:p + stride * OH:stride, q:q + stride * OW:stride]
-            for p in range(k) for q in range(k)]
-
-
 def maxpool_forward(x, k, stride):
-    """Same result as maxpool_forward_naive. Keeps the argmax (one byte a pixel) for backward."""
+    """Same result and cache as maxpool_forward_naive."""
     xp = get_array_module(x)
     N, C, H, W = x.shape
     OH, OW = conv_output_size(H, W, k, k, stride, 0)
-    out = xp.empty((N, C, OH, OW), dtype=x.dtype)
-    argmax = xp.zeros((N, C, OH, OW), dtype=xp.uint8)                 # k*k < 256 positions
-
-    def part(c0, c1):                                                 # channels c0..c1-1
-        views = _window_views(x[:, c0:c1], k, stride, OH, OW)
-        o, a = out[:, c0:c1], argmax[:, c0:c1]
-        o[...] = views[0]
-        for t, v in enumerate(views[1:], start=1):
-            larger = v > o                                            # strict: the first max wins ties
-            xp.maximum(o, v, out=o)
-            xp.copyto(a, t, where=larger)                             # argmax = t where v won
-    host_map(xp, part, C)                                             # channel slices in parallel
+    stacked = xp.stack(window_views(x, k, stride, OH, OW))            # (k*k, N, C, OH, OW)
+    out = stacked.max(axis=0)                                         # (N, C, OH, OW)
+    argmax = stacked.argmax(axis=0).astype(xp.uint8)                  # the first maximum
     return out, (x.shape, k, stride, argmax)
 
 
@@ -112,24 +114,17 @@ def maxpool_backward(dout, cache):
     xp = get_array_module(dout)
     _, _, OH, OW = dout.shape
     dx = xp.zeros(x_shape, dtype=dout.dtype)
-
-    def part(c0, c1):                                                 # channels c0..c1-1
-        d, a = dout[:, c0:c1], argmax[:, c0:c1]
-        for t, view in enumerate(_window_views(dx[:, c0:c1], k, stride, OH, OW)):
-            if stride >= k:                                           # windows do not overlap:
-                xp.multiply(d, a == t, out=view)                      # dx = dout * 1[argmax = t]
-            else:                                                     # they do: contributions add
-                view += d * (a == t)
-    host_map(xp, part, x_shape[1])                                    # channel slices in parallel
+    for t, view in enumerate(window_views(dx, k, stride, OH, OW)):    # views of dx
+        view += dout * (argmax == t)                                  # dx = dout * 1[argmax = t]
     return dx
 
 
 def avgpool_forward(x, k, stride):
-    """Same result as avgpool_forward_naive."""
+    """Same result and cache as avgpool_forward_naive."""
     N, C, H, W = x.shape
     OH, OW = conv_output_size(H, W, k, k, stride, 0)
-    views = _window_views(x, k, stride, OH, OW)
-    out = views[0].copy()
+    views = window_views(x, k, stride, OH, OW)
+    out = views[0].copy()                                             # (N, C, OH, OW), contiguous
     for v in views[1:]:
         out += v
     out /= k * k
@@ -143,6 +138,6 @@ def avgpool_backward(dout, cache):
     _, _, OH, OW = dout.shape
     dx = xp.zeros(x_shape, dtype=dout.dtype)
     share = dout / (k * k)                                            # (N, C, OH, OW)
-    for view in _window_views(dx, k, stride, OH, OW):
+    for view in window_views(dx, k, stride, OH, OW):                  # views of dx
         view += share
     return dx

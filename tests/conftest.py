@@ -1,8 +1,13 @@
-"""Shared test fixtures: the backend switch, the PyTorch oracle, and error bookkeeping.
+"""Shared test fixtures: the backend switch, the engines, the PyTorch oracle, error bookkeeping.
 
 Every engine test is written once and parametrised over the `backend` fixture:
 "numpy" always runs, "cupy" runs where a CUDA device answers and is skipped
 with a reason elsewhere. MINIGRAD_TEST_BACKEND=cupy runs only the CuPy half.
+
+Layer tests are also parametrised over the `engine` fixture: the reference
+engine, the fast engine as VGG19 runs it, and the fast engine built to take
+every one of its paths on small test arrays (Winograd from one channel up,
+bands of one row, three worker threads) -- chosen by explicit arguments.
 
 The largest relative error each test observed against PyTorch is recorded with
 `record_error` and printed in pytest's closing summary, per dtype.
@@ -14,6 +19,8 @@ import numpy as np
 import pytest
 
 from minigrad.backend import gpu_available, to_device, to_numpy
+from minigrad.fast import FastEngine
+from minigrad.layers import get_engine
 
 _only = os.environ.get("MINIGRAD_TEST_BACKEND")
 BACKENDS = [b for b in ("numpy", "cupy") if _only in (None, "", b)]
@@ -28,6 +35,25 @@ _errors = defaultdict(lambda: (0.0, ""))
 def backend(request):
     if request.param == "cupy" and not gpu_available():
         pytest.skip("no CUDA device (or CuPy) here: the CuPy backend is tested on a GPU machine")
+    return request.param
+
+
+ENGINES = {
+    "reference": lambda: get_engine("reference"),
+    "fast": FastEngine,                                      # the defaults
+    "fast-every-path": lambda: FastEngine(conv3x3="winograd", winograd_min_channels=1,
+                                          band_bytes=1, min_tiles=1, threads=3),
+}
+
+
+@pytest.fixture(params=list(ENGINES))
+def engine(request):
+    return ENGINES[request.param]()
+
+
+@pytest.fixture(params=["contiguous", "transposed"])
+def layout(request):
+    """How 4-D inputs are laid out in memory: fresh arrays, or transposed views of them."""
     return request.param
 
 

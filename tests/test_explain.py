@@ -14,7 +14,8 @@ from PIL import Image
 
 from vgg.model import LAYER_NAMES
 from vgg.transfer import STYLE_LAYERS
-from vgg.weights import random_params, write_h5
+from vgg.weights import write_h5
+from vgg.weights.testing import random_params
 
 ROOT = Path(__file__).resolve().parent.parent
 USED = LAYER_NAMES[:LAYER_NAMES.index("conv5_1") + 1]          # conv1_1 ... pool4, conv5_1
@@ -56,6 +57,14 @@ def test_default_images_trace_every_layer_both_ways(weights):
         assert re.search(rf"style   {layer}: N_l = .* E_l = ", part["LOSSES"]), layer
     assert "TV: " in part["LOSSES"] and "total (eq. 7)" in part["LOSSES"]
     assert "CHECK passed" in out
+
+
+def test_the_fast_engine_traces_the_same_numbers(weights):
+    ref, fast = (run_explain("--size", 32, "--weights", weights, "--engine", e)
+                 for e in ("reference", "fast"))
+    numbers = lambda out: [float(v) for v in re.findall(r"= (-?\d+\.?\d*(?:e[-+]\d+)?)", out)]
+    assert len(numbers(ref)) > 20 and numbers(fast) == pytest.approx(numbers(ref), rel=1e-3)
+    assert "CHECK passed" in fast
 
 
 def test_user_images_of_another_shape(weights, tmp_path):

@@ -4,7 +4,6 @@ They check that the command runs, writes the PNGs with the documented layout
 (tiles plus label margins, figures.grid_size), and prints the PSNR of every
 content reconstruction; and that the pieces (PSNR, the grid) do what they say.
 """
-import os
 import re
 import subprocess
 import sys
@@ -14,13 +13,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-_environ = dict(os.environ)
-import figures  # noqa: E402  (sets MINIGRAD_THREADS and OPENBLAS_NUM_THREADS for its own runs)
-os.environ.clear()
-os.environ.update(_environ)                    # ... which must not leak into the other tests
-
-from vgg.model import VGG19  # noqa: E402
-from vgg.weights import random_params, write_h5  # noqa: E402
+import figures
+from vgg.model import VGG19
+from vgg.weights import write_h5
+from vgg.weights.testing import random_params
 
 ROOT = Path(__file__).resolve().parent.parent
 

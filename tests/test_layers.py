@@ -1,17 +1,21 @@
-"""Every layer against PyTorch autograd, against its naive reference, and by finite differences.
+"""Every layer against PyTorch autograd, the engines against each other and against the
+naive references, and by finite differences.
 
 Shapes are odd on purpose (H != W, several N, strides 1 and 2, padding 0 and 1,
-kernels 1, 3 and 5), and every test runs on NumPy and, where a GPU is present, CuPy.
+kernels 1, 3 and 5). Every test runs on NumPy and, where a GPU is present, CuPy;
+the layer tests run on every engine (conftest.ENGINES), with contiguous inputs
+and with transposed views, in float64 and float32.
 """
 import numpy as np
 import pytest
 
-from minigrad import conv, pool
-from minigrad.backend import to_numpy
+from minigrad import conv, pool, reference
+from minigrad.backend import to_device, to_numpy
 from minigrad.gradcheck import check_gradient, relative_error
 from minigrad.layers import AvgPool2d, Conv2d, MaxPool2d, ReLU, Sequential
 
-from .oracle import check_against_torch
+from .conftest import ENGINES
+from .oracle import as_layout, check_against_torch
 
 DTYPES = ["float64", "float32"]
 
@@ -25,6 +29,7 @@ CONV_CASES = [
     (2, 1, 5, 6, 2, 3, 1, 0),
     (1, 3, 10, 10, 2, 1, 2, 1),
 ]
+CONV_IDS = ["N%dC%dH%dW%dK%dk%ds%dp%d" % c for c in CONV_CASES]
 POOL_CASES = [((2, 3, 7, 9), 2, 2), ((1, 2, 8, 8), 2, 2), ((2, 3, 7, 9), 3, 2),
               ((1, 2, 6, 7), 3, 1), ((3, 1, 5, 8), 2, 1)]
 
@@ -35,74 +40,77 @@ def conv_inputs(N, C, H, W, K, k, seed=0):
             "b": rng.standard_normal(K)}
 
 
+# ---------------------------------------------------------------- against PyTorch
+
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("case", CONV_CASES, ids=lambda c: "N%dC%dH%dW%dK%dk%ds%dp%d" % c)
-def test_conv2d_matches_torch(case, dtype, backend):
+@pytest.mark.parametrize("case", CONV_CASES, ids=CONV_IDS)
+def test_conv2d_matches_torch(case, dtype, layout, engine, backend):
     import torch.nn.functional as tF
     N, C, H, W, K, k, stride, pad = case
 
     def ours(xs, dout):
-        layer = Conv2d(C, K, k, stride=stride, padding=pad)
+        layer = Conv2d(C, K, k, stride=stride, padding=pad, engine=engine)
         layer.W, layer.b = xs["w"], xs["b"]
         out = layer.forward(xs["x"])
         dx = layer.backward(dout)
         return out, {"x": dx, "w": layer.dW, "b": layer.db}
 
     check_against_torch(ours, lambda t: tF.conv2d(t["x"], t["w"], t["b"], stride=stride, padding=pad),
-                        conv_inputs(N, C, H, W, K, k), dtype, backend, f"conv2d[{case}]")
+                        conv_inputs(N, C, H, W, K, k), dtype, backend, f"conv2d[{case}]",
+                        layout=layout)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_relu_matches_torch_with_exact_zeros(dtype, backend):
+def test_relu_matches_torch_with_exact_zeros(dtype, layout, engine, backend):
     import torch
     x = np.random.default_rng(0).standard_normal((2, 3, 5, 4))
     x[0, 0, 0, :] = 0.0                       # the kink: ReLU'(0) = 0, as in PyTorch
 
     def ours(xs, dout):
-        layer = ReLU()
+        layer = ReLU(engine=engine)
         return layer.forward(xs["x"]), {"x": layer.backward(dout)}
 
-    check_against_torch(ours, lambda t: torch.relu(t["x"]), {"x": x}, dtype, backend, "relu")
+    check_against_torch(ours, lambda t: torch.relu(t["x"]), {"x": x}, dtype, backend, "relu",
+                        layout=layout)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("kind", ["max", "avg"])
 @pytest.mark.parametrize("case", POOL_CASES, ids=str)
-def test_pool_matches_torch(case, kind, dtype, backend):
+def test_pool_matches_torch(case, kind, dtype, layout, engine, backend):
     import torch.nn.functional as tF
     shape, k, stride = case
     Layer, torch_pool = {"max": (MaxPool2d, tF.max_pool2d), "avg": (AvgPool2d, tF.avg_pool2d)}[kind]
 
     def ours(xs, dout):
-        layer = Layer(k, stride)
+        layer = Layer(k, stride, engine=engine)
         return layer.forward(xs["x"]), {"x": layer.backward(dout)}
 
     check_against_torch(ours, lambda t: torch_pool(t["x"], k, stride),
                         {"x": np.random.default_rng(1).standard_normal(shape)},
-                        dtype, backend, f"{kind}pool[{case}]")
+                        dtype, backend, f"{kind}pool[{case}]", layout=layout)
 
 
 @pytest.mark.parametrize("stride", [1, 2])
-def test_maxpool_tie_sends_gradient_to_first_maximum_like_torch(stride, backend):
+def test_maxpool_tie_sends_gradient_to_first_maximum_like_torch(stride, engine, backend):
     import torch.nn.functional as tF
     x = np.zeros((1, 1, 4, 4))                 # every window is one big tie
     x[0, 0, 3, 3] = -1.0
 
     def ours(xs, dout):
-        layer = MaxPool2d(2, stride)
+        layer = MaxPool2d(2, stride, engine=engine)
         return layer.forward(xs["x"]), {"x": layer.backward(dout)}
 
     check_against_torch(ours, lambda t: tF.max_pool2d(t["x"], 2, stride), {"x": x},
                         "float64", backend, "maxpool-ties")
-    layer = MaxPool2d(2, 2)
-    from minigrad.backend import to_device
+    layer = MaxPool2d(2, 2, engine=engine)
     layer.forward(to_device(x, backend))
     dx = to_numpy(layer.backward(to_device(np.ones((1, 1, 2, 2)), backend)))
     assert dx[0, 0, 0, 0] == 1 and dx[0, 0, 0, 1] == 0 and dx.sum() == 4
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_sequential_matches_torch(dtype, backend):
+def test_sequential_matches_torch(dtype, layout, engine, backend):
     import torch.nn.functional as tF
     rng = np.random.default_rng(2)
     inputs = {"x": rng.standard_normal((2, 3, 13, 10)),
@@ -110,50 +118,127 @@ def test_sequential_matches_torch(dtype, backend):
               "w2": rng.standard_normal((5, 4, 3, 3)), "b2": rng.standard_normal(5)}
 
     def ours(xs, dout):
-        c1, c2 = Conv2d(3, 4, 3, padding=1, frozen=True), Conv2d(4, 5, 3, padding=1, frozen=True)
+        c1 = Conv2d(3, 4, 3, padding=1, frozen=True, engine=engine)
+        c2 = Conv2d(4, 5, 3, padding=1, frozen=True, engine=engine)
         c1.W, c1.b, c2.W, c2.b = xs["w1"], xs["b1"], xs["w2"], xs["b2"]
-        net = Sequential(c1, ReLU(), MaxPool2d(2), c2, ReLU(), AvgPool2d(2))
+        net = Sequential(c1, ReLU(engine=engine), MaxPool2d(2, engine=engine), c2,
+                         ReLU(engine=engine), AvgPool2d(2, engine=engine))
         return net.forward(xs["x"]), {"x": net.backward(dout)}
 
     def theirs(t):
         h = tF.max_pool2d(tF.relu(tF.conv2d(t["x"], t["w1"], t["b1"], padding=1)), 2)
         return tF.avg_pool2d(tF.relu(tF.conv2d(h, t["w2"], t["b2"], padding=1)), 2)
 
-    check_against_torch(ours, theirs, inputs, dtype, backend, "sequential")
+    check_against_torch(ours, theirs, inputs, dtype, backend, "sequential", layout=layout)
 
 
-# ---------------------------------------------------------------- naive vs fast
+# ---------------------------------------------------------------- the engines against each other
 
-@pytest.mark.parametrize("band_bytes", [conv.BAND_BYTES, 1], ids=["one-band", "row-per-band"])
-@pytest.mark.parametrize("case", CONV_CASES, ids=lambda c: "N%dC%dH%dW%dK%dk%ds%dp%d" % c)
-def test_fast_conv_equals_naive(case, band_bytes, backend, to_backend, monkeypatch):
-    monkeypatch.setattr(conv, "BAND_BYTES", band_bytes)   # 1 byte: every output row its own band
-    N, C, H, W, K, k, stride, pad = case
-    a = {n: to_backend(v) for n, v in conv_inputs(N, C, H, W, K, k, seed=3).items()}
-    ref, ref_cache = conv.conv2d_forward_naive(a["x"], a["w"], a["b"], stride, pad)
-    dout = to_backend(np.random.default_rng(4).standard_normal(ref.shape))
-    ref_grads = conv.conv2d_backward_naive(dout, ref_cache)
-    for forward, backward in [(conv.conv2d_forward, conv.conv2d_backward),
-                              (conv.conv2d_forward_im2col, conv.conv2d_backward_im2col)]:
-        out, cache = forward(a["x"], a["w"], a["b"], stride, pad)
-        assert relative_error(out, ref) < 1e-13
-        for g, g_ref in zip(backward(dout, cache), ref_grads):
-            assert relative_error(g, g_ref) < 1e-13
+def operations(rng):
+    """(name, forward args, forward name, backward name): every operation of the contract."""
+    x = rng.standard_normal((2, 17, 9, 11))
+    return [
+        ("conv 3x3 p1", (x, rng.standard_normal((19, 17, 3, 3)), rng.standard_normal(19), 1, 1),
+         "conv2d_forward", "conv2d_backward"),
+        ("conv 5x5 s2", (x, rng.standard_normal((3, 17, 5, 5)), rng.standard_normal(3), 2, 0),
+         "conv2d_forward", "conv2d_backward"),
+        ("relu", (x,), "relu_forward", "relu_backward"),
+        ("maxpool 2", (x, 2, 2), "maxpool_forward", "maxpool_backward"),
+        ("maxpool 3/1", (x, 3, 1), "maxpool_forward", "maxpool_backward"),
+        ("avgpool 2", (x, 2, 2), "avgpool_forward", "avgpool_backward"),
+    ]
 
 
-def test_frozen_conv_skips_weight_gradient_and_keeps_no_input(backend, to_backend):
+def same_cache(a, b, tol):
+    """Caches are tuples of arrays and numbers; two are the same if every entry is."""
+    if hasattr(a, "shape") and not isinstance(a, tuple):
+        return relative_error(a, b) <= tol
+    if isinstance(a, tuple):
+        return len(a) == len(b) and all(same_cache(u, v, tol) for u, v in zip(a, b))
+    return a == b
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("fast", [n for n in ENGINES if n != "reference"])
+@pytest.mark.parametrize("op", range(6), ids=[o[0] for o in operations(np.random.default_rng(0))])
+def test_fast_engine_equals_reference_and_their_caches_are_interchangeable(op, fast, dtype, layout,
+                                                                          backend):
+    """Same outputs, same caches; either engine's backward on the other's cache gives the same dx."""
+    rng = np.random.default_rng(3)
+    name, args, fwd, bwd = operations(rng)[op]
+    args = tuple(as_layout(to_device(a.astype(dtype), backend), layout) if hasattr(a, "shape")
+                 else a for a in args)
+    engines = {"reference": reference, "fast": ENGINES[fast]()}
+    out, cache = {}, {}
+    for e, engine in engines.items():
+        out[e], cache[e] = getattr(engine, fwd)(*args)
+    tol = {"float64": 1e-13, "float32": 1e-5}[dtype]
+    assert relative_error(out["fast"], out["reference"]) < tol, name
+    assert same_cache(cache["fast"], cache["reference"], tol), name
+    dout = as_layout(to_device(rng.standard_normal(out["reference"].shape).astype(dtype), backend),
+                     layout)
+    results = {(e, c): getattr(engine, bwd)(dout, cache[c])
+               for e, engine in engines.items() for c in cache}
+    expected = results[("reference", "reference")]
+    for key, got in results.items():
+        for g, g_ref in zip(*((got, expected) if isinstance(got, tuple) else ((got,), (expected,)))):
+            assert g.dtype == g_ref.dtype and relative_error(g, g_ref) < tol, (name, key)
+
+
+@pytest.mark.parametrize("need_dw", [True, False])
+def test_conv_backward_without_dw_returns_dx_alone(need_dw, engine, backend, to_backend):
+    a = {n: to_backend(v) for n, v in conv_inputs(2, 17, 6, 7, 18, 3, seed=9).items()}
+    out, cache = engine.conv2d_forward(a["x"], a["w"], a["b"], 1, 1)
+    dout = to_backend(np.random.default_rng(10).standard_normal(out.shape))
+    dx, dw, db = engine.conv2d_backward(dout, cache, need_dw=need_dw)
+    ref = conv.conv2d_backward_naive(dout, cache)
+    assert relative_error(dx, ref[0]) < 1e-12
+    if need_dw:
+        assert relative_error(dw, ref[1]) < 1e-12 and relative_error(db, ref[2]) < 1e-12
+    else:
+        assert dw is None and db is None
+
+
+def test_frozen_conv_skips_weight_gradient_and_keeps_no_input(engine, backend, to_backend):
     rng = np.random.default_rng(5)
     x, dout = to_backend(rng.standard_normal((1, 3, 6, 6))), to_backend(rng.standard_normal((1, 4, 6, 6)))
-    free, frozen = Conv2d(3, 4, 3, padding=1), Conv2d(3, 4, 3, padding=1, frozen=True)
+    free = Conv2d(3, 4, 3, padding=1, engine=engine)
+    frozen = Conv2d(3, 4, 3, padding=1, frozen=True, engine=engine)
     free.forward(x), frozen.forward(x)
     assert frozen.cache[0] is not x and frozen.cache[0].shape == x.shape
     assert relative_error(free.backward(dout), frozen.backward(dout)) == 0
     assert free.dW is not None and frozen.dW is None and frozen.db is None
 
 
+def test_layers_take_an_engine_by_name():
+    from minigrad.fast import FastEngine
+    from minigrad.layers import get_engine
+    assert Conv2d(1, 1, 1).engine is reference                        # the default
+    assert isinstance(ReLU(engine="fast").engine, FastEngine)
+    with pytest.raises(ValueError, match="unknown engine 'turbo'"):
+        MaxPool2d(2, engine="turbo")
+    engine = FastEngine(threads=1)
+    assert get_engine(engine) is engine
+
+
+# ---------------------------------------------------------------- naive against vectorised
+
+@pytest.mark.parametrize("case", CONV_CASES, ids=CONV_IDS)
+def test_im2col_conv_equals_naive(case, backend, to_backend):
+    N, C, H, W, K, k, stride, pad = case
+    a = {n: to_backend(v) for n, v in conv_inputs(N, C, H, W, K, k, seed=3).items()}
+    ref, ref_cache = conv.conv2d_forward_naive(a["x"], a["w"], a["b"], stride, pad)
+    dout = to_backend(np.random.default_rng(4).standard_normal(ref.shape))
+    out, cache = conv.conv2d_forward_im2col(a["x"], a["w"], a["b"], stride, pad)
+    assert relative_error(out, ref) < 1e-13 and same_cache(cache, ref_cache, 0)
+    for g, g_ref in zip(conv.conv2d_backward_im2col(dout, cache),
+                        conv.conv2d_backward_naive(dout, ref_cache)):
+        assert relative_error(g, g_ref) < 1e-13
+
+
 @pytest.mark.parametrize("kind", ["max", "avg"])
 @pytest.mark.parametrize("case", POOL_CASES, ids=str)
-def test_fast_pool_equals_naive(case, kind, backend, to_backend):
+def test_vectorised_pool_equals_naive(case, kind, backend, to_backend):
     shape, k, stride = case
     fwd, bwd, fwd_naive, bwd_naive = {
         "max": (pool.maxpool_forward, pool.maxpool_backward,
@@ -165,24 +250,25 @@ def test_fast_pool_equals_naive(case, kind, backend, to_backend):
     ref, ref_cache = fwd_naive(x, k, stride)
     dout = to_backend(np.random.default_rng(7).standard_normal(ref.shape))
     assert relative_error(out, ref) < 1e-15          # avg: the same sum in another order
+    assert same_cache(cache, ref_cache, 0)           # max: the same argmax
     assert relative_error(bwd(dout, cache), bwd_naive(dout, ref_cache)) < 1e-15
 
 
 # ---------------------------------------------------------------- finite differences
 
 def layer_cases():
-    return [("conv s1 p1", lambda: Conv2d(2, 3, 3, padding=1), (2, 2, 5, 6)),
-            ("conv s2 p0 k5", lambda: Conv2d(2, 3, 5, stride=2), (1, 2, 9, 8)),
-            ("relu", ReLU, (2, 3, 4, 5)),
-            ("maxpool 2", lambda: MaxPool2d(2), (2, 3, 6, 5)),
-            ("maxpool 3/1", lambda: MaxPool2d(3, 1), (1, 2, 6, 7)),
-            ("avgpool 2", lambda: AvgPool2d(2), (2, 3, 6, 5))]
+    return [("conv s1 p1", lambda e: Conv2d(2, 3, 3, padding=1, engine=e), (2, 2, 5, 6)),
+            ("conv s2 p0 k5", lambda e: Conv2d(2, 3, 5, stride=2, engine=e), (1, 2, 9, 8)),
+            ("relu", lambda e: ReLU(engine=e), (2, 3, 4, 5)),
+            ("maxpool 2", lambda e: MaxPool2d(2, engine=e), (2, 3, 6, 5)),
+            ("maxpool 3/1", lambda e: MaxPool2d(3, 1, engine=e), (1, 2, 6, 7)),
+            ("avgpool 2", lambda e: AvgPool2d(2, engine=e), (2, 3, 6, 5))]
 
 
 @pytest.mark.parametrize("name,make,shape", layer_cases(), ids=[c[0] for c in layer_cases()])
-def test_layer_gradients_by_finite_differences(name, make, shape, backend, to_backend):
+def test_layer_gradients_by_finite_differences(name, make, shape, engine, backend, to_backend):
     rng = np.random.default_rng(8)
-    layer = make()
+    layer = make(engine)
     if isinstance(layer, Conv2d):
         layer.W, layer.b = to_backend(layer.W.astype(np.float64)), to_backend(rng.standard_normal(3))
     x = to_backend(rng.standard_normal(shape))

@@ -18,7 +18,8 @@ from minigrad.backend import to_numpy
 from minigrad.gradcheck import relative_error
 from vgg.model import VGG19
 from vgg.transfer import Objective
-from vgg.weights import random_params, write_h5
+from vgg.weights import write_h5
+from vgg.weights.testing import random_params
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "images"
@@ -272,6 +273,18 @@ def test_cupy_backend_runs_the_same_command(files, tmp_path):
     r = run_stylize(*quick(files, "--iters", 5, "-o", tmp_path / "cpu.png", "--log", cpu_log))
     theirs = [json.loads(line)["loss"] for line in cpu_log.read_text().splitlines()]
     assert ours[0] == pytest.approx(theirs[0], rel=1e-4)          # same start, same objective
+
+
+def test_the_reference_engine_runs_the_same_command_to_the_same_result(files, tmp_path):
+    logs, images = {}, {}
+    for engine in ("fast", "reference"):
+        out, log = tmp_path / f"{engine}.png", tmp_path / f"{engine}.jsonl"
+        r = run_stylize(*quick(files, "--engine", engine, "-o", out, "--log", log))
+        assert r.returncode == 0, r.stderr
+        logs[engine] = [json.loads(line)["loss"] for line in log.read_text().splitlines()]
+        images[engine] = np.asarray(Image.open(out), dtype=np.float64)
+    assert logs["reference"] == pytest.approx(logs["fast"], rel=1e-4)   # float rounding apart
+    assert np.abs(images["reference"] - images["fast"]).max() <= 1      # one level of 255 at most
 
 
 # ----------------------------------------------------------------------------- real weights

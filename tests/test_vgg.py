@@ -2,15 +2,16 @@
 
 Random weights in the project's h5 layout (no download): activations at the taps
 and the image gradient agree at an odd image size, for both poolings, for one
-deep tap and for several taps at once.
+deep tap and for several taps at once, on the fast engine and on the reference one.
 """
 import numpy as np
 import pytest
 
 from minigrad.backend import to_device, to_numpy
 from minigrad.gradcheck import relative_error
-from vgg.model import LAYER_NAMES, VGG19, min_input_size
-from vgg.weights import CONV_NAMES, random_params, write_h5
+from vgg.model import CONV_NAMES, LAYER_NAMES, VGG19, min_input_size
+from vgg.weights import write_h5
+from vgg.weights.testing import random_params
 
 from .conftest import record_error
 
@@ -57,10 +58,11 @@ def weights_file(tmp_path_factory):
     return path
 
 
+@pytest.mark.parametrize("engine", ["fast", "reference"])
 @pytest.mark.parametrize("pooling", ["max", "avg"])
 @pytest.mark.parametrize("taps", list(TAP_SETS.values()), ids=list(TAP_SETS))
-def test_vgg_taps_and_image_gradient_match_torch(taps, pooling, weights_file, backend):
-    model = VGG19.load(weights_file, pooling=pooling)
+def test_vgg_taps_and_image_gradient_match_torch(taps, pooling, engine, weights_file, backend):
+    model = VGG19.load(weights_file, pooling=pooling, engine=engine)
     params = {k: (to_numpy(W), to_numpy(b)) for k, (W, b) in model.params().items()}
     rng = np.random.default_rng(1)
     x = (rng.standard_normal((1, 3, 37, 45)) * 50).astype(np.float32)   # Caffe scale
@@ -115,3 +117,16 @@ def test_clear_errors_for_bad_taps_and_small_images(weights_file):
         model.forward(np.zeros((1, 3, 15, 40), np.float32), ["conv5_1"])
     with pytest.raises(ValueError, match="unknown pooling"):
         VGG19.load(weights_file, pooling="median")
+
+
+def test_the_engine_is_chosen_where_the_model_is_built(weights_file):
+    from minigrad import reference
+    from minigrad.fast import FastEngine
+    fast, ref = VGG19.load(weights_file), VGG19.load(weights_file, engine="reference")
+    assert isinstance(fast.engine, FastEngine) and fast.engine.fixed_weights   # the default
+    assert ref.engine is reference
+    for model in (fast, ref):
+        assert all(layer.engine is model.engine for _, block in model.blocks
+                   for layer in (block if hasattr(block, "layers") else [block]))
+    with pytest.raises(ValueError, match="unknown engine"):
+        VGG19.load(weights_file, engine="turbo")

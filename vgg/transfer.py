@@ -29,7 +29,7 @@ import numpy as np
 from minigrad import losses
 from minigrad.backend import get_array_module, to_numpy
 
-from .model import LAYER_NAMES, min_input_size
+from .model import min_input_size
 
 CONTENT_LAYERS = ["conv4_2"]
 STYLE_LAYERS = ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]
@@ -142,29 +142,3 @@ def resize_array(x, shape):
     channels = [np.asarray(Image.fromarray(c.astype(np.float32), mode="F")
                            .resize((shape[1], shape[0]), Image.BICUBIC)) for c in host[0]]
     return xp.asarray(np.stack(channels)[None].astype(x.dtype))       # (1, 3, H', W')
-
-
-def estimate_bytes(shape, taps, history, optimizer="lbfgs"):
-    """A conservative estimate of the memory a run needs, for refusing one that cannot fit.
-
-    Counted: the image-sized arrays of the optimiser (L-BFGS keeps 2 per history
-    pair), the kept ReLU masks and pooling argmaxes (a byte a pixel), the tapped
-    activations and content targets (float32), and the transient arrays of the
-    widest layer (a few activations and an im2col band), plus the weights.
-    """
-    _, _, H, W = shape
-    depth = max(LAYER_NAMES.index(t) for t in taps) + 1
-    kept, widest = 0, 0
-    h, w = H, W
-    channels = 3
-    for name in LAYER_NAMES[:depth]:
-        if name.startswith("pool"):
-            h, w = h // 2, w // 2
-        else:
-            channels = {"1": 64, "2": 128, "3": 256, "4": 512, "5": 512}[name[4]]
-        n = channels * h * w
-        kept += n + (8 * n if name in taps else 0)     # mask; a tap: activation + target
-        widest = max(widest, n)
-    image = 3 * H * W * 4
-    per_image = {"lbfgs": 2 * history + 4, "adam": 5}[optimizer]
-    return per_image * image + kept + 5 * widest * 4 + 80 * 2**20 + 16 * 2**20

@@ -28,15 +28,15 @@ by 180 degrees (a view in NumPy and CuPy, no copy). Hence the backward is the
 forward with U[xi nu] transposed -- the same U the forward already computed.
 
 Speed (the reason this file exists; see benchmarks/): the image is processed in
-bands of tile rows, each small enough to stay in cache (backend.band_bytes), with
-scratch arrays reused from band to band; bands are independent, so they are dealt
-out to the host's threads (backend.host_threads), each running the transforms
-and its own one-thread matrix products. On a GPU there is one thread and a band
-is most of the image.
+bands of tile rows, each small enough to stay in cache (`band_bytes`, chosen per
+backend by minigrad/fast/engine.py), with scratch arrays reused from band to band;
+bands are independent, so they are dealt out to the engine's worker threads
+(minigrad/fast/threads.py), each running the transforms and its own one-thread
+matrix products. On a GPU there is one worker and a band is most of the image.
 """
 import numpy as np
 
-from .backend import band_bytes, get_array_module, host_map, host_pool, host_threads
+from ..backend import get_array_module
 
 BT = np.array([[1, 0, -1, 0],
                [0, 1, 1, 0],
@@ -50,11 +50,12 @@ AT = np.array([[1, 1, 1, 0],
                [0, 1, -1, -1]], dtype=np.float64)                  # (2, 4)
 
 
-def kernel_transform(w):
+def kernel_transform(w, workers):
     """w (K, C, 3, 3) -> U (16, K, C), U[4*xi + nu] = (G w G^T)[xi, nu].
 
     G w G^T, entry (xi, nu), is sum_{p,q} G[xi, p] G[nu, q] w[p, q]: the Kronecker
-    product G (x) G (16 x 9) times the 9 kernel taps -- one matrix product for all K*C.
+    product G (x) G (16 x 9) times the 9 kernel taps -- one matrix product for all K*C,
+    its filters split among the workers.
     """
     xp = get_array_module(w)
     K, C = w.shape[:2]
@@ -64,11 +65,8 @@ def kernel_transform(w):
 
     def part(k0, k1):                                                 # filters k0..k1-1
         xp.matmul(GG, w9[k0 * C:k1 * C].T, out=U[:, k0 * C:k1 * C])   # (16, (k1-k0)*C)
-    host_map(xp, part, K)                                             # on the host's threads
+    workers.map_slices(part, K)
     return U.reshape(16, K, C)                                        # (16, K, C)
-
-
-MIN_TILES = 256          # columns of each band's matrix products, at least
 
 
 def tiles(H, W):
@@ -87,7 +85,8 @@ def conv3x3_forward_naive(x, w, b):
     K = w.shape[0]
     TH, TW = tiles(H, W)
     bt, at = xp.asarray(BT, dtype=x.dtype), xp.asarray(AT, dtype=x.dtype)
-    U = kernel_transform(w).reshape(4, 4, K, C)                       # (4, 4, K, C)
+    GG = xp.asarray(np.kron(G, G), dtype=w.dtype)                    # (16, 9)
+    U = (GG @ w.reshape(K * C, 9).T).reshape(4, 4, K, C)              # (4, 4, K, C)  G w G^T
     xpad = xp.zeros((N, C, 2 * TH + 2, 2 * TW + 2), dtype=x.dtype)   # pad 1, more if H, W odd
     xpad[:, :, 1:H + 1, 1:W + 1] = x
     out = xp.zeros((N, K, 2 * TH, 2 * TW), dtype=x.dtype)            # cropped to H x W at the end
@@ -105,11 +104,15 @@ def conv3x3_forward_naive(x, w, b):
 # Fast: all tiles of a band of tile rows at once, the channel sums as 16 GEMMs.
 # --------------------------------------------------------------------------
 
-def conv3x3(x, U, b=None, out=None):
+def conv3x3(x, U, b, out, workers, band_bytes, min_tiles):
     """out (N, K, H, W) = x (N, C, H, W) convolved (3x3, stride 1, pad 1) with U (16, K, C).
 
     U may be any view (the backward passes U transposed); `out` may be a view (the
-    backward passes a flipped one); b (K,) or None.
+    backward passes a flipped one) or None for a new array; b (K,) or None.
+    Bands of tile rows: the larger of V (16, C, T) and M (16, K, T) near an eighth of
+    band_bytes (a band's scratch arrays total about 5 of those), but at least
+    min_tiles tiles, so that the matrix products stay efficient, and at least one
+    band per worker.
     """
     xp = get_array_module(x)
     N, C, H, W = x.shape
@@ -117,13 +120,8 @@ def conv3x3(x, U, b=None, out=None):
     TH, TW = tiles(H, W)
     if out is None:
         out = xp.empty((N, K, H, W), dtype=x.dtype)
-    # Tile rows per band: the larger of V (16, C, T) and M (16, K, T) near an eighth
-    # of band_bytes (the scratch arrays of a band total about 5 of those), but at
-    # least MIN_TILES tiles, so that the matrix products stay efficient, and at
-    # least one band per thread.
-    threads = host_threads(xp)
-    rows = max(band_bytes(xp) // 8 // (16 * max(C, K) * TW * x.itemsize), -(-MIN_TILES // TW))
-    rows = max(1, min(rows, -(-TH // threads)))
+    rows = max(band_bytes // 8 // (16 * max(C, K) * TW * x.itemsize), -(-min_tiles // TW))
+    rows = max(1, min(rows, -(-TH // workers.n)))                     # tile rows per band
     bands = [(n, t0, min(TH, t0 + rows)) for n in range(N) for t0 in range(0, TH, rows)]
 
     def run(my_bands):
@@ -136,10 +134,7 @@ def conv3x3(x, U, b=None, out=None):
             inverse_transform(M.reshape(4, 4, K, t1 - t0, TW), b,
                               out[n, :, 2 * t0:2 * t1], work)                    # (K, <=2T rows, W)
 
-    if threads == 1:
-        run(bands)
-    else:                                      # bands are independent: deal them out like cards
-        list(host_pool(xp).map(run, [bands[i::threads] for i in range(threads)]))
+    workers.deal(run, bands)                   # bands are independent: dealt out like cards
     return out
 
 

@@ -1,0 +1,79 @@
+"""ReLU and max pooling on the workers: the reference's arithmetic (minigrad/layers.py,
+minigrad/pool.py), with its results and caches, split over channels.
+
+Each worker takes a slice of channels [c0, c1) and writes its part of a new
+C-contiguous output with `out=`, so no temporary array is made. Channels are
+independent here, and slicing the channel axis is a view for every memory
+layout, so a transposed input works as well as a fresh one.
+"""
+from ..backend import get_array_module
+from ..conv import conv_output_size
+from ..pool import window_views
+
+
+def _channels(a, c0, c1):
+    """a[:, c0:c1] for NCHW arrays; a[c0:c1] for one-axis arrays."""
+    return a[:, c0:c1] if a.ndim > 1 else a[c0:c1]
+
+
+def relu_forward(x, workers):
+    """y = max(x, 0) and the mask 1[x > 0], as minigrad.layers.relu_forward."""
+    xp = get_array_module(x)
+    y = xp.empty(x.shape, dtype=x.dtype)
+    mask = xp.empty(x.shape, dtype=bool)                              # one byte a pixel
+
+    def part(c0, c1):
+        xs = _channels(x, c0, c1)
+        xp.greater(xs, 0, out=_channels(mask, c0, c1))                # 1[x > 0]
+        xp.maximum(xs, 0, out=_channels(y, c0, c1))                   # y = max(x, 0)
+    workers.map_slices(part, x.shape[1] if x.ndim > 1 else x.shape[0])
+    return y, mask
+
+
+def relu_backward(dout, mask, workers):
+    """dx = dout * 1[x > 0] (a product with the bool mask: one pass, quicker than xp.where)."""
+    xp = get_array_module(dout)
+    dx = xp.empty(dout.shape, dtype=dout.dtype)
+
+    def part(c0, c1):
+        xp.multiply(_channels(dout, c0, c1), _channels(mask, c0, c1), out=_channels(dx, c0, c1))
+    workers.map_slices(part, dout.shape[1] if dout.ndim > 1 else dout.shape[0])
+    return dx
+
+
+def maxpool_forward(x, k, stride, workers):
+    """As minigrad.pool.maxpool_forward, without the stacked copy: a running maximum."""
+    xp = get_array_module(x)
+    N, C, H, W = x.shape
+    OH, OW = conv_output_size(H, W, k, k, stride, 0)
+    out = xp.empty((N, C, OH, OW), dtype=x.dtype)
+    argmax = xp.zeros((N, C, OH, OW), dtype=xp.uint8)                 # k*k < 256 positions
+
+    def part(c0, c1):                                                 # channels c0..c1-1
+        views = window_views(x[:, c0:c1], k, stride, OH, OW)
+        o, a = out[:, c0:c1], argmax[:, c0:c1]
+        o[...] = views[0]
+        for t, v in enumerate(views[1:], start=1):
+            larger = v > o                                            # strict: the first max wins ties
+            xp.maximum(o, v, out=o)
+            xp.copyto(a, t, where=larger)                             # argmax = t where v won
+    workers.map_slices(part, C)
+    return out, (x.shape, k, stride, argmax)
+
+
+def maxpool_backward(dout, cache, workers):
+    """As minigrad.pool.maxpool_backward: dx = dout routed to the argmax."""
+    x_shape, k, stride, argmax = cache
+    xp = get_array_module(dout)
+    _, _, OH, OW = dout.shape
+    dx = xp.zeros(x_shape, dtype=dout.dtype)
+
+    def part(c0, c1):                                                 # channels c0..c1-1
+        d, a = dout[:, c0:c1], argmax[:, c0:c1]
+        for t, view in enumerate(window_views(dx[:, c0:c1], k, stride, OH, OW)):
+            if stride >= k:                                           # windows do not overlap:
+                xp.multiply(d, a == t, out=view)                      # dx = dout * 1[argmax = t]
+            else:                                                     # they do: contributions add
+                view += d * (a == t)
+    workers.map_slices(part, x_shape[1])
+    return dx

@@ -1,0 +1,164 @@
+"""The fast engine's worker threads: how many, one shared pool, and a one-thread BLAS inside it.
+
+NumPy releases the GIL inside its loops and its BLAS calls, so the threads of one
+process can work on different bands of a convolution, or different channels of a
+ReLU, on all cores at once. Each worker then calls a one-thread BLAS: n threads,
+each running whole bands (tile transforms and matrix products) on its own core,
+beat one thread whose every matrix product a multi-threaded BLAS splits and
+re-joins (benchmarks/RESULTS.md). threadpoolctl holds the BLAS to one thread
+while the workers run and gives it back its threads afterwards, so NumPy outside
+the engine is left as it was, and nothing has to be set before NumPy is imported.
+
+    workers = Workers(4)
+    workers.map_slices(fn, n)    # fn(i0, i1) on contiguous slices covering range(n), in parallel
+    workers.deal(fn, jobs)       # fn(share) on each worker's share of the jobs, dealt like cards
+
+The default count (`default_threads`) is one thread per core; the environment
+variable MINIGRAD_THREADS may ask for fewer.
+"""
+import os
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+
+def cores():
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:                          # macOS, Windows
+        return os.cpu_count() or 1
+
+
+_said = set()
+
+
+def _say_once(message):
+    if message not in _said:
+        _said.add(message)
+        print(message, file=sys.stderr, flush=True)
+
+
+def default_threads(environ=os.environ):
+    """One thread per core, or MINIGRAD_THREADS when it is a whole number from 1 to the cores.
+
+    A bad value never stops a run: it is named in one line on stderr and the
+    default is used; a count above the cores is lowered to the cores (more
+    threads than cores only take turns).
+    """
+    n_cores = cores()
+    text = environ.get("MINIGRAD_THREADS", "").strip()
+    if not text:
+        return n_cores
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        _say_once(f"minigrad: ignoring MINIGRAD_THREADS={text!r}, which is not a whole number "
+                  f"of at least 1; using {n_cores} (one thread per core)")
+        return n_cores
+    if n > n_cores:
+        _say_once(f"minigrad: MINIGRAD_THREADS={n} is more than the {n_cores} cores here; "
+                  f"using {n_cores}")
+        return n_cores
+    return n
+
+
+def check_threads(n):
+    """n itself if it is a sensible thread count; ValueError otherwise (a programming error)."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"threads must be a whole number of at least 1, not {n!r}")
+    if n > 4 * cores():
+        raise ValueError(f"threads={n} is far more than the {cores()} cores here")
+    return n
+
+
+# --------------------------------------------------------------------------
+# The BLAS held to one thread while the workers run
+# --------------------------------------------------------------------------
+
+_blas = None              # threadpoolctl's controllers of the BLAS libraries NumPy loaded
+_blas_lock = threading.Lock()
+_blas_users = 0           # parallel sections running now (from any caller thread)
+_blas_threads = []        # what each BLAS had before the first of them
+
+
+def _blas_libraries():
+    global _blas
+    if _blas is None:
+        from threadpoolctl import ThreadpoolController     # finds the libraries loaded so far
+        _blas = ThreadpoolController().select(user_api="blas").lib_controllers
+    return _blas
+
+
+class _OneBlasThread:
+    """`with _OneBlasThread():` every BLAS runs one thread inside, as many as before after."""
+
+    def __enter__(self):
+        global _blas_users, _blas_threads
+        with _blas_lock:
+            if _blas_users == 0:
+                libs = _blas_libraries()
+                _blas_threads = [lib.get_num_threads() for lib in libs]
+                for lib in libs:
+                    lib.set_num_threads(1)
+            _blas_users += 1
+
+    def __exit__(self, *exc):
+        global _blas_users
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0:
+                for lib, n in zip(_blas_libraries(), _blas_threads):
+                    lib.set_num_threads(n)
+                    if hasattr(lib, "clear_controlling_thread"):   # OpenBLAS: let any thread set it
+                        lib.clear_controlling_thread(force=True)
+
+
+# --------------------------------------------------------------------------
+# The workers
+# --------------------------------------------------------------------------
+
+_pools = {}               # {thread count: ThreadPoolExecutor}, made on first use, then reused
+_pools_lock = threading.Lock()
+
+
+def _pool(n):
+    """The pool of n threads, made once and kept: fresh threads for every layer cost more
+    than a small layer's arithmetic on a busy machine."""
+    with _pools_lock:
+        if n not in _pools:
+            _pools[n] = ThreadPoolExecutor(n, thread_name_prefix="minigrad")
+        return _pools[n]
+
+
+class Workers:
+    """n threads that run pieces of one job in parallel; n = 1 runs them in the caller's thread."""
+
+    def __init__(self, n):
+        self.n = check_threads(n)
+
+    def map_slices(self, fn, n):
+        """fn(i0, i1) for contiguous slices [i0, i1) covering range(n), one slice per thread."""
+        parts = min(self.n, n)
+        if parts < 2:
+            fn(0, n)
+            return
+        cuts = [n * i // parts for i in range(parts + 1)]
+        self._run(fn, cuts[:-1], cuts[1:])
+
+    def deal(self, fn, jobs):
+        """fn(share) for each thread's share of `jobs` (job i goes to thread i % n)."""
+        shares = [jobs[i::self.n] for i in range(self.n) if jobs[i::self.n]]
+        if len(shares) < 2:
+            fn(jobs)
+            return
+        self._run(fn, shares)
+
+    def _run(self, fn, *args):
+        with _OneBlasThread():
+            list(_pool(self.n).map(fn, *args))                      # re-raises a worker's error
+
+    def __repr__(self):
+        return f"Workers({self.n})"
