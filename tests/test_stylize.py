@@ -80,7 +80,8 @@ def test_whole_objective_gradient_matches_torch(files):
         P, S = feats(torch.tensor(content, dtype=torch.float64)), feats(torch.tensor(style, dtype=torch.float64))
     xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
     F = feats(xt)
-    L_content = sum(0.5 * ((F[l] - P[l]) ** 2).sum() for l in ["conv4_2", "conv2_2"])
+    L_content = sum(0.5 * 0.5 * ((F[l] - P[l]) ** 2).sum()          # v_l = 1/2 each (eq. 1)
+                    for l in ["conv4_2", "conv2_2"])
     L_style = 0
     for l in ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]:
         _, N, h, w = F[l].shape
@@ -308,11 +309,14 @@ def test_real_stylization_loss_falls(real_weights, tmp_path):
     style = tmp_path / "style.png"
     Image.fromarray(rng.integers(0, 256, (48, 48, 3), dtype=np.uint8)).save(style)
     out, log = tmp_path / "out.png", tmp_path / "log.jsonl"
-    r = run_stylize("--content", photo, "--style", style, "--size", 64, "--iters", 10,
+    r = run_stylize("--content", photo, "--style", style, "--size", 64, "--iters", 20,
                     "--quiet", "-o", out, "--log", log)
     assert r.returncode == 0, r.stderr
     losses = [json.loads(line)["loss"] for line in log.read_text().splitlines()]
-    assert losses[-1] < 0.5 * losses[0]
+    # The relative terms (0 at the target, 1 at a blank image): a white-noise painting's
+    # Gram matrices are far from any photo's, so 20 evaluations take off about a quarter.
+    assert losses[-1] < 0.8 * losses[0]
+    assert all(b <= a for a, b in zip(losses, losses[1:]))     # the line search never goes up
     pixels = np.asarray(Image.open(out), np.float32)
     assert pixels.shape == (48, 64, 3) and pixels.std() > 5
 

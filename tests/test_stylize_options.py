@@ -16,7 +16,8 @@ from minigrad.gradcheck import relative_error
 from vgg import images
 from vgg.model import LAYER_NAMES, VGG19
 from vgg.transfer import Objective, layer_weights
-from vgg.weights import random_params, write_h5
+from vgg.weights import write_h5
+from vgg.weights.testing import random_params
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -69,6 +69,8 @@ LOSSES = {"paper": (losses.content_loss, losses.style_loss),
 
 def layer_weights(layers, weights=None):
     """{layer: weight}, normalised to sum to 1 (equal if None: eq. 5's w_l = 1/L)."""
+    if not layers:
+        return {}
     weights = [1.0] * len(layers) if weights is None else [float(w) for w in weights]
     if len(weights) != len(layers):
         raise ValueError(f"{len(weights)} layer weights for {len(layers)} layers")

@@ -24,6 +24,7 @@ written to a temporary file and renamed, so a half-written file never exists.
 from .download import fetch, from_wheel  # noqa: F401
 from .h5 import DEFAULT_PATH, MEAN_BGR, read_weights, write_h5  # noqa: F401
 from .messages import DownloadError, WeightsError, say, shown
+from .testing import random_params  # noqa: F401  (random weights in the same layout)
 
 
 def load_weights(path=None):
