@@ -185,6 +185,8 @@ def main(argv=None):
     p.add_argument("--weights", default=str(ROOT / "weights" / "vgg19.h5"))
     p.add_argument("--json", type=Path, help="also write the table as JSON")
     p.add_argument("--peer-only", action="store_true", help="only run (and cache) the peer")
+    p.add_argument("--reuse", action="store_true", help="measure this label's existing outputs "
+                   "instead of running stylize.py again")
     p.add_argument("--figure", type=Path, help="also compose photo | painting | ours | peer, a row "
                    "per pair, into this image (docs/images/peer-comparison.jpg)")
     args = p.parse_args(argv)
@@ -213,7 +215,7 @@ def main(argv=None):
         if args.peer_only:
             continue
         ours = args.out / f"{args.label}-{tag}.png"
-        t_ours = run([sys.executable, str(ROOT / "stylize.py"), "--content", str(photo), "--style",
+        t_ours = 0.0 if args.reuse and ours.exists() else run([sys.executable, str(ROOT / "stylize.py"), "--content", str(photo), "--style",
                       str(paint), "--size", str(args.size), "--iters", str(args.iters), "-o", str(ours),
                       "--overwrite", "--quiet"] + shlex.split(args.ours_args), f"stylize.py on {pair}")
         row = {"pair": pair, "ours": meter.distances(Image.open(ours), Image.open(photo),
