@@ -426,18 +426,19 @@ def fixed(f, x_star, x0):
 # Quadratics 0.5 x^T A x - b^T x in 20 unknowns, x* ~ 100 (pixel-like) or ~ 1: a line
 # search judges a step by f, and f cannot show a change below |f*| eps, so x is found
 # only to about sqrt(|f*| eps / lambda_min) (2e-8 of x* here): tolerance 1e-7.
-# Measured calls (seeds 0-2): 34-37, 42-57, 53-60 at x* ~ 100; scipy's L-BFGS-B needs
-# 27-29, 42-43, 55-56 to reach the same accuracy. Rosenbrock, f* = 0: x to 1e-9 in 48,
-# 83, 71, 37 calls; scipy 47, 88, 71, 43. The bounds below leave ~20% over ours.
+# Measured calls to reach it (seeds 0-2): 24-26, 40-44, 52-59 for condition numbers
+# 10, 100, 1000, and 40 at x* ~ 1; scipy's L-BFGS-B first comes that close after 25-27,
+# 41, 54-55 and 40 calls. Rosenbrock, f* = 0, x to 1e-9: 48, 83, 71, 37 calls; scipy
+# 47, 88, 71, 43. The bounds are ours (seed 0) plus 20%.
 PROBLEMS = {
-    "quadratic cond 10": (quadratic(10.0, 100.0), 1e-7, 45),
-    "quadratic cond 100": (quadratic(100.0, 100.0), 1e-7, 60),
-    "quadratic cond 1000": (quadratic(1000.0, 100.0), 1e-7, 70),
-    "unit quadratic cond 100": (quadratic(100.0, 1.0), 1e-7, 50),
-    "rosenbrock 2-D": (fixed(rosenbrock, [1.0] * 2, [-1.2, 1.0]), 1e-9, 60),
+    "quadratic cond 10": (quadratic(10.0, 100.0), 1e-7, 32),
+    "quadratic cond 100": (quadratic(100.0, 100.0), 1e-7, 53),
+    "quadratic cond 1000": (quadratic(1000.0, 100.0), 1e-7, 65),
+    "unit quadratic cond 100": (quadratic(100.0, 1.0), 1e-7, 48),
+    "rosenbrock 2-D": (fixed(rosenbrock, [1.0] * 2, [-1.2, 1.0]), 1e-9, 58),
     "rosenbrock 10-D": (fixed(rosenbrock, [1.0] * 10, [-1.2, 1.0] * 5), 1e-9, 100),
-    "rosenbrock 10-D from 0": (fixed(rosenbrock, [1.0] * 10, [0.0] * 10), 1e-9, 90),
-    "rosenbrock 2-D far": (fixed(rosenbrock, [1.0] * 2, [3.0, -3.0]), 1e-9, 50),
+    "rosenbrock 10-D from 0": (fixed(rosenbrock, [1.0] * 10, [0.0] * 10), 1e-9, 86),
+    "rosenbrock 2-D far": (fixed(rosenbrock, [1.0] * 2, [3.0, -3.0]), 1e-9, 45),
 }
 
 
@@ -453,8 +454,8 @@ def close_to(x_star, tol):
 
 @pytest.mark.parametrize("name", list(PROBLEMS))
 def test_lbfgs_line_search_agrees_with_scipy_and_torch(backend, name):
-    # Same minimiser as scipy's L-BFGS-B and torch's L-BFGS with strong Wolfe, in
-    # no more calls of f than the bound measured above (within 20% of scipy's).
+    # Same minimiser as scipy's L-BFGS-B and torch's L-BFGS with strong Wolfe (to twice
+    # the tolerance: each is within it of x*), in no more calls of f than the bound above.
     f, x_star, x0, tol, most = problem(name, backend)
     opt = LBFGS(to_device(x0, backend))
     run_budget(opt, f, most, close_to(x_star, tol))
