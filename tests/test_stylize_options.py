@@ -3,9 +3,7 @@
 The objective with relative terms is checked against PyTorch autograd like the
 paper's (tests/test_stylize.py); the options through real (random-weight) runs.
 """
-import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,12 +17,7 @@ from vgg.transfer import Objective, layer_weights
 from vgg.weights import write_h5
 from vgg.weights.testing import random_params
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def run_stylize(*args, timeout=300):
-    return subprocess.run([sys.executable, str(ROOT / "stylize.py"), *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+from .test_stylize import run_stylize
 
 
 @pytest.fixture(scope="module")
