@@ -23,9 +23,9 @@ gradient steps. The style of conv1_1 alone, at 128 px from the grey noise,
 stays near its starting value (6.9e5 -> 2.6e5) for 250 iterations, then
 collects pairs and falls to 0.2 by iteration 500.
 
-Each picture is one call of `reconstruct`: the objective of vgg/transfer.py
-optimised with minigrad's L-BFGS (the settings of `stylize.py --mode content`
-and `--mode style`: noise start, TV weight 0, lr 1, history 100). The figures
+Each picture is one call of `reconstruct`: a run of vgg/run.py (the objective of
+vgg/transfer.py optimised with minigrad's L-BFGS) with the settings of `stylize.py --mode content`
+and `--mode style`: noise start, TV weight 0, lr 1, history 100. The figures
 are written as labelled PNGs (Pillow's default font); the source images are not
 copied into them.
 """
@@ -40,12 +40,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from minigrad.backend import BACKENDS, backend_module, to_device
+from minigrad.backend import BACKENDS, backend_module
 from minigrad.layers import ENGINES
-from minigrad.optim import LBFGS
 from vgg import images
 from vgg.model import VGG19
-from vgg.transfer import STYLE_LAYERS, Objective
+from vgg.run import Settings, Stylization
+from vgg.transfer import STYLE_LAYERS
 
 FIG1_CONTENT_LAYERS = ["conv1_2", "conv2_2", "conv3_2", "conv4_2", "conv5_2"]
 FIG1_STYLE_SETS = [STYLE_LAYERS[:k] for k in range(1, 6)]     # conv1_1; conv1_1, conv2_1; ...
@@ -55,16 +55,9 @@ FIG3_RATIOS = [1e-3, 1e-2, 1e-1, 1.0]                          # alpha / beta, w
 
 # ----------------------------------------------------------------------------- one picture
 
-def white_noise(shape, seed):
-    """The paper's starting image: white noise, as stylize.py's --init noise (Caffe space, std 1)."""
-    rng = np.random.default_rng(seed)
-    return rng.standard_normal((1, 3) + tuple(shape)).astype(np.float32)   # (1, 3, H, W)
-
-
-def canvas(content, styles, size):
-    """(H, W) of the result: the content image's shape at longest side `size` (else the style's)."""
-    base = content if content is not None else styles[0]
-    w, h = images.resize_longest(base, size).size
+def canvas(content, size):
+    """(H, W) of the result: the content image's shape at longest side `size`."""
+    w, h = images.resize_longest(content, size).size
     return h, w
 
 
@@ -72,30 +65,26 @@ def reconstruct(model, content, styles, content_layers, style_layers, alpha, bet
                 iters, size, seed=0, backend="numpy"):
     """Optimise white noise for `iters` L-BFGS steps of eq. 7; return (x, stats).
 
-    content: a PIL RGB image or None; styles: a list of PIL RGB images (may be empty).
-    The canvas is the content image at longest side `size` (the style image's if
-    there is no content), even when only style layers are matched; each style
-    image is resized to the same longest side.
+    content: a PIL RGB image; styles: a list of PIL RGB images (may be empty).
+    The canvas is the content image at longest side `size`, even when only style
+    layers are matched; each style image is resized to the same longest side.
+    The run is vgg/run.py's, on the paper's terms: white noise, no TV, eqs. 1 and
+    4-5 as written, and the fixed step (no line search), with which the figures
+    and timings in docs/figures.md were made (benchmarks/line_search.py measures
+    what the line search does on these rows); one step is then one evaluation.
     x is the result in Caffe space, (1, 3, H, W) float32, on the backend's device;
     stats = {"seconds": ..., "content": L_content, "style": L_style} (the terms at
     the last evaluation, unweighted: alpha and beta not applied).
     """
-    shape = canvas(content, styles, size)                                    # (H, W)
-    target = lambda img: to_device(images.preprocess(img), backend)
-    c = target(images.resize_to(content, shape)) if content_layers else None
-    s = [target(images.resize_longest(img, max(shape))) for img in styles] if style_layers else []
-    objective = Objective(model, (1, 3) + shape, c, s, None, content_layers, style_layers,
-                          alpha=alpha, beta=beta, tv_weight=0.0)
-    # The fixed step (no line search): the figures and timings in docs/figures.md were made
-    # with it. benchmarks/line_search.py measures what the line search does on these rows.
-    opt = LBFGS(to_device(white_noise(shape, seed), backend), lr=1.0, history=100, line_search=None)
-    t0 = time.perf_counter()
-    with np.errstate(over="ignore", invalid="ignore"):
-        for it in range(iters):
-            loss = opt.step(objective)                       # f at the old x, then x moves
-            if not math.isfinite(loss):
-                raise FloatingPointError(f"the loss became {loss} at iteration {it + 1}")
-    return opt.x, {"seconds": time.perf_counter() - t0, **objective.terms}
+    settings = Settings(mode="transfer", size=size, iters=iters, content_weight=alpha,
+                        style_weight=beta, tv_weight=0.0, normalization="paper",
+                        content_layers=content_layers, style_layers=style_layers,
+                        init="noise", seed=seed, line_search="none", backend=backend)
+    run = Stylization(model, settings, content, styles)
+    seconds = 0.0
+    for report in run.reports():
+        seconds = report.seconds
+    return run.x, {"seconds": seconds, **run.terms}
 
 
 def psnr(a, b):
@@ -166,7 +155,7 @@ def set_label(layers):
 
 def figure1(model, content, style, args, say):
     """Content reconstructions (with PSNR) above style reconstructions, as one PNG."""
-    shape = canvas(content, [style], args.size)
+    shape = canvas(content, args.size)
     reference = images.resize_to(content, shape)             # what PSNR compares against
     top, top_captions = [], []
     for layer in FIG1_CONTENT_LAYERS:                        # alpha 1, beta 0: --mode content

@@ -5,9 +5,11 @@
     python stylize.py --mode style --style painting.jpg --size 256 -o texture.png
     python stylize.py --demo
 
-Reads top to bottom: check the options, load the network and the images,
-capture the targets (vgg/transfer.py), optimise `loss, grad = f(x)` with
-L-BFGS or Adam (minigrad/optim.py), deprocess, save. Nothing is ever lost:
+This file is the command line: the options, the checks, the messages and the
+files. Reads top to bottom: check the options, load the network and the images,
+hand them to the run (vgg/run.py: capture the targets with vgg/transfer.py,
+optimise `loss, grad = f(x)` with L-BFGS or Adam from minigrad/optim.py), follow
+its reports with a progress bar, a log and snapshots, save. Nothing is ever lost:
 images are written to a temporary file and renamed, an existing file is not
 overwritten without --overwrite (an input image never), Ctrl-C saves the
 current image, and a NaN stops the run keeping the last good image.
@@ -16,34 +18,25 @@ failed run, 130 for Ctrl-C.
 """
 
 import argparse
+import dataclasses
 import json
 import math
 import os
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
-from threadpoolctl import threadpool_limits
-
-from minigrad.backend import BACKENDS, BackendUnavailable, backend_module, to_device
+from minigrad.backend import BACKENDS, BackendUnavailable, backend_module
 from minigrad.layers import ENGINES
-from minigrad.optim import LBFGS, Adam
 from vgg import images
 from vgg.images import ImageError
 from vgg.memory import available_memory, estimate_bytes
 from vgg.model import LAYER_NAMES, VGG19, min_input_size
-from vgg.transfer import (CONTENT_LAYERS, NORMALIZATIONS, STYLE_LAYERS, Objective, layer_weights,
-                          resize_array)
+from vgg.run import INITS, LINE_SEARCH, MODES, WEIGHTS, NonFinite, Settings, Stylization
+from vgg.transfer import CONTENT_LAYERS, NORMALIZATIONS, STYLE_LAYERS
 from vgg.weights import WeightsError
 
-# The weights of eq. 7 for each normalisation of the terms (vgg/transfer.py). "relative"'s
-# were chosen by measurement on the pairs of benchmarks/look.py (README, "The defaults").
-WEIGHTS = {"relative": dict(alpha=0.1, beta=1.0, tv=0.1),
-           "paper": dict(alpha=None, beta=1.0, tv=1e-3)}   # alpha None: default_alpha(size)
-DEFAULTS = dict(size=512, iters=500, normalization="relative",
-                lr={"lbfgs": 1.0, "adam": 10.0}, history=100)
-LINE_SEARCH = {"strong-wolfe": "strong_wolfe", "none": None}     # --line-search -> LBFGS
+DEFAULTS = {f.name: f.default for f in dataclasses.fields(Settings)
+            if f.default is not dataclasses.MISSING}                 # vgg/run.py's Settings
 
 
 class Refusal(Exception):
@@ -136,7 +129,7 @@ def build_parser():
                    help="the paper's w_l, one per style layer (normalised to sum to 1; default equal)")
     g.add_argument("--pooling", choices=["max", "avg"], default="max",
                    help="VGG's pooling (the paper found avg slightly more appealing)")
-    g.add_argument("--mode", choices=["transfer", "content", "style"], default="transfer",
+    g.add_argument("--mode", choices=MODES, default=DEFAULTS["mode"],
                    help="transfer: eq. 7; content: rebuild the photo from --content-layers "
                         "alone (Fig. 1); style: synthesise the painting's texture alone")
     g = p.add_argument_group("optimisation")
@@ -145,7 +138,7 @@ def build_parser():
                    help="step size (default: 1 for L-BFGS, 10 for Adam, in pixel units)")
     g.add_argument("--history", type=positive_int, default=DEFAULTS["history"],
                    help="L-BFGS memory (pairs of image-sized arrays)")
-    g.add_argument("--line-search", choices=["strong-wolfe", "none"], default="strong-wolfe",
+    g.add_argument("--line-search", choices=list(LINE_SEARCH), default=DEFAULTS["line_search"],
                    help="L-BFGS step length: strong-wolfe searches along each direction; "
                         "none takes the fixed step lr (torch's default)")
     g.add_argument("--init", default="content", metavar="noise|content|style|PATH",
@@ -191,17 +184,6 @@ def build_parser():
 
 # ----------------------------------------------------------------------------- checks
 
-def default_alpha(size):
-    """alpha = 1e-2 at 256 px, scaled by (256 / size)^2: the same balance at every size.
-
-    The content loss (eq. 1) sums over the M_l pixels of a layer, so it grows with
-    the image; the style loss (eq. 4) divides by M_l^2 what grows as M_l^2, so it
-    does not. A fixed alpha/beta would let the photo swamp the style at 512 px.
-    alpha/beta = 1e-2 at 256 px is the balance measured in ../shared/REFERENCE.md.
-    """
-    return 1e-2 * (256 / size) ** 2
-
-
 def check_arguments(args):
     """Refuse what cannot work before anything is loaded or written."""
     if args.mode != "style" and not args.content:
@@ -218,42 +200,35 @@ def check_arguments(args):
                       f"--mode {args.mode} has no such pair")
     if args.style_blend and sum(args.style_blend) == 0:
         raise Refusal("--style-blend weights are all zero")
-    if args.init not in ("noise", "content", "style") and not Path(args.init).is_file():
+    if args.init not in INITS and not Path(args.init).is_file():
         raise Refusal(f"--init: {args.init}: no such image file (or use noise, content, style)")
-    if args.mode == "style" and args.init == "content":
-        args.init = "noise"
-    if args.mode == "content" and args.init in ("content", "style"):
-        args.init = "noise"
-    weights = WEIGHTS[args.normalization]
-    if args.content_weight is None:
-        args.content_weight = weights["alpha"] if weights["alpha"] is not None else default_alpha(args.size)
-    if args.style_weight is None:
-        args.style_weight = weights["beta"]
-    if args.tv_weight is None:
-        args.tv_weight = weights["tv"]
     for option, layers, given in [("--content-layer-weights", args.content_layers, args.content_layer_weights),
                                   ("--style-layer-weights", args.style_layers, args.style_layer_weights)]:
         if given is not None and len(given) != len(layers):
             raise Refusal(f"{option} has {len(given)} weights for {len(layers)} layers "
                           f"({', '.join(layers)})")
-    deepest = max(layers_used(args), key=LAYER_NAMES.index)
+    settings = settings_of(args)
+    deepest = settings.deepest()
     smallest = args.size // 2 ** (args.scales - 1)
     if smallest < min_input_size(deepest):
         raise Refusal(f"--size {args.size} with --scales {args.scales} is too small for "
                       f"{deepest}: its smallest scale must be at least "
                       f"{min_input_size(deepest)} pixels")
     check_output(args)
+    return settings
 
 
-def layers_used(args):
-    return ((args.content_layers if args.mode != "style" else []) +
-            (args.style_layers if args.mode != "content" else []))
+def settings_of(args):
+    """The run's Settings (vgg/run.py) from the parsed options of the same names."""
+    names = [f.name for f in dataclasses.fields(Settings)]
+    init = args.init if args.init in INITS else "content"      # a file: passed as an image
+    return Settings(**{**{n: getattr(args, n) for n in names}, "init": init})
 
 
 def inputs_of(args):
     paths = ([args.content] if args.content and args.mode != "style" else []) + \
             (args.style if args.style and args.mode != "content" else [])
-    if args.init not in ("noise", "content", "style"):
+    if args.init not in INITS:
         paths.append(args.init)
     return paths
 
@@ -305,29 +280,6 @@ def load_rgb(path):
         raise Refusal(str(e))
 
 
-def canvas_shape(args, content_img, style_imgs, size):
-    """(H, W) of the result at a given longest side."""
-    base = content_img if content_img is not None else style_imgs[0]
-    return images.longest_side_shape(base.size, size)                 # arithmetic, no resizing
-
-
-def fit(img, shape, deepest):
-    """The image resized to `shape`, upscaled (with a warning) if too small for `deepest`."""
-    need = min_input_size(deepest)
-    h, w = shape
-    if min(h, w) < need:
-        factor = need / min(h, w)
-        h, w = max(need, round(h * factor)), max(need, round(w * factor))
-        warn(f"the image is too small for {deepest}; upscaled to {w}x{h}")
-    return images.resize_to(img, (h, w))
-
-
-def fit_longest(img, size, deepest):
-    """The image with its longest side at `size` (upscaled if too small for `deepest`)."""
-    w, h = images.resize_longest(img, size).size
-    return fit(img, (h, w), deepest)
-
-
 def warn(message):
     print(f"stylize.py: warning: {message}", file=sys.stderr)
 
@@ -342,8 +294,8 @@ def main(argv=None):
     try:
         if args.demo:
             configure_demo(args, sys.argv[1:] if argv is None else argv)
-        check_arguments(args)
-        return run(args)
+        settings = check_arguments(args)
+        return run(args, settings)
     except Refusal as e:
         print(f"stylize.py: error: {e}", file=sys.stderr)
         return e.status
@@ -389,191 +341,109 @@ def unused_name(path):
     return candidate
 
 
-def run(args):
+def run(args, settings):
     say = (lambda *a: None) if args.quiet else (lambda m: print(m, file=sys.stderr))
     try:
         backend_module(args.backend)                         # CuPy and a GPU, if asked for
     except BackendUnavailable as e:
         raise Refusal(str(e))
     # Load the images, and the network (fetching its weights on first use).
-    content_img = load_rgb(args.content) if args.mode != "style" else None
-    style_imgs = [load_rgb(p) for p in args.style] if args.mode != "content" else []
-    init_img = load_rgb(args.init) if args.init not in ("noise", "content", "style") else None
-    colours = None                                  # the photo whose colours go back in at the end
-    if args.preserve_colors == "luminance":
-        colours, content_img = content_img, images.luminance_only(content_img)
-        style_imgs = [images.recolor(images.luminance_only(s), content_img) for s in style_imgs]
-    elif args.preserve_colors == "histogram":
-        style_imgs = [images.recolor(s, content_img) for s in style_imgs]
+    content = load_rgb(args.content) if args.mode != "style" else None
+    styles = [load_rgb(p) for p in args.style] if args.mode != "content" else []
+    init = load_rgb(args.init) if args.init not in INITS else None
     try:
         model = VGG19.load(args.weights, pooling=args.pooling, engine=args.engine).to(args.backend)
     except WeightsError as e:
         raise Refusal(str(e))
-    deepest = max(layers_used(args), key=LAYER_NAMES.index)
-    sizes = [max(1, args.size // 2 ** (args.scales - 1 - k)) for k in range(args.scales)]
-    shapes = [canvas_shape(args, content_img, style_imgs, s) for s in sizes]
-    check_memory(args, shapes[-1])
-    optimizer = args.optimizer
-    lr = args.lr or DEFAULTS["lr"][optimizer]
+    stylization = Stylization(model, settings, content, styles, init, warn)
+    shapes = stylization.shapes
+    check_memory(args, settings, shapes[-1])
+    s = settings
     h, w = shapes[-1]
-    say(f"stylize: {args.mode} at {w}x{h}"
-        + (f" ({args.scales} scales: {', '.join(f'{b}x{a}' for a, b in shapes)})" if args.scales > 1 else "")
-        + f", backend {args.backend} ({args.engine} engine), {optimizer} (lr {lr:g}"
-        + (f", history {args.history}, line search {args.line_search}" if optimizer == "lbfgs" else "")
-        + f"), {args.iters} evaluations"
-        + (" per scale" if args.scales > 1 else "")
-        + f", alpha {args.content_weight:g}, beta {args.style_weight:g}, tv {args.tv_weight:g}, "
-        f"normalization {args.normalization}, pooling {args.pooling}, init {args.init}, seed {args.seed}"
-        + (f", preserve colors {args.preserve_colors}" if args.preserve_colors else ""))
+    say(f"stylize: {s.mode} at {w}x{h}"
+        + (f" ({s.scales} scales: {', '.join(f'{b}x{a}' for a, b in shapes)})" if s.scales > 1 else "")
+        + f", backend {s.backend} ({args.engine} engine), {s.optimizer} (lr {s.lr:g}"
+        + (f", history {s.history}, line search {s.line_search}" if s.optimizer == "lbfgs" else "")
+        + f"), {s.iters} evaluations"
+        + (" per scale" if s.scales > 1 else "")
+        + f", alpha {s.content_weight:g}, beta {s.style_weight:g}, tv {s.tv_weight:g}, "
+        f"normalization {s.normalization}, pooling {args.pooling}, init {args.init if init else s.init}, seed {s.seed}"
+        + (f", preserve colors {s.preserve_colors}" if s.preserve_colors else ""))
 
     log = open(args.log, "w") if args.log else None
-    state = {"it": 0, "evals": 0, "x": None, "good": None, "t0": time.perf_counter(), "terms": {},
-             "loss": float("nan"), "history": [], "colours": colours}
+    history = []
     try:
-        for k, shape in enumerate(shapes):
-            content = (to_device(images.preprocess(fit(content_img, shape, deepest)), args.backend)
-                       if content_img is not None else None)
-            shape = content.shape[2:] if content is not None else fit_shape(shape, deepest)
-            style_size = max(1, round(max(shape) * args.style_scale))   # --style-scale
-            styles = [to_device(images.preprocess(fit_longest(s, style_size, deepest)), args.backend)
-                      for s in style_imgs]
-            objective = Objective(model, (1, 3) + tuple(shape), content, styles, args.style_blend,
-                                  args.content_layers, args.style_layers,
-                                  args.content_weight if args.mode != "style" else 0.0,
-                                  args.style_weight if args.mode != "content" else 0.0,
-                                  args.tv_weight, args.normalization,
-                                  args.content_layer_weights, args.style_layer_weights)
-            if k == 0:
-                x = start_image(args, shape, content, style_imgs, init_img)
-            else:
-                x = resize_array(state["x"], shape)              # coarse-to-fine: upsample
-            state["x"] = x
-            # The BLAS on one thread for the whole loop, the Gram matrices included: the engine
-            # spreads the network over its own workers, and a multi-threaded BLAS beside them
-            # spins on a busy machine (measured: a 256 px run 5x slower at load 10 on 2 cores).
-            with np.errstate(over="ignore", invalid="ignore"), threadpool_limits(1, user_api="blas"):
-                optimise(args, objective, x, lr, state, log, say, k, len(shapes))
+        follow(args, stylization, log, history)
     except KeyboardInterrupt:
-        path = save_result(args, state["x"], colours)
-        print(f"\nstylize.py: interrupted after {state['evals']} evaluations; "
+        path = save_result(stylization, stylization.x, args.output)
+        print(f"\nstylize.py: interrupted after {stylization.evals} evaluations; "
               f"the current image is saved in {path}", file=sys.stderr)
         return 130
     except NonFinite as e:
-        path = save_result(args, e.last_good, colours) \
-            if e.last_good is not None else None
+        path = save_result(stylization, e.last_good, args.output) if e.last_good is not None else None
         print(f"stylize.py: error: {e}" + (f"; the last good image is saved in {path}" if path else ""),
               file=sys.stderr)
         return 1
     finally:
         if log:
             log.close()
-    path = save_result(args, state["x"], colours)
+    path = save_result(stylization, stylization.x, args.output)
     if args.plot:
-        say(f"loss curves -> {plot_losses(state['history'], args)}")
-    seconds = time.perf_counter() - state["t0"]
-    t = state["terms"]
-    say(f"done: {state['it']} steps, {state['evals']} evaluations in {seconds:.1f} s "
-        f"({seconds / max(1, state['evals']):.2f} s/evaluation), "
-        f"final loss {state['loss']:.4g} (content {t.get('content', 0):.4g}, style {t.get('style', 0):.4g}, "
-        f"tv {t.get('tv', 0):.4g}) -> {path}")
+        say(f"loss curves -> {plot_losses(history, settings, args.output)}")
+    seconds = history[-1]["seconds"] if history else 0.0
+    t = stylization.terms
+    say(f"done: {stylization.steps} steps, {stylization.evals} evaluations in {seconds:.1f} s "
+        f"({seconds / max(1, stylization.evals):.2f} s/evaluation), "
+        f"final loss {stylization.loss:.4g} (content {t.get('content', 0):.4g}, "
+        f"style {t.get('style', 0):.4g}, tv {t.get('tv', 0):.4g}) -> {path}")
     return 0
 
 
-class NonFinite(Exception):
-    def __init__(self, message, last_good):
-        super().__init__(message)
-        self.last_good = last_good
-
-
-def optimise(args, objective, x, lr, state, log, say, scale, n_scales):
-    """The loop: steps until --iters evaluations of f are spent; report; save every N; stop on NaN."""
+def follow(args, stylization, log, history):
+    """Drive the run: a progress bar, the log, the loss history and the --save-every snapshots."""
     from tqdm import tqdm
-    opt = LBFGS(x, lr=lr, history=args.history, line_search=LINE_SEARCH[args.line_search]) \
-        if args.optimizer == "lbfgs" else Adam(x, lr=lr)
-    seen = []                                                # (image, loss terms) of each call
-
-    def f(image):
-        loss, grad = objective(image)
-        seen.append((image, objective.terms))
-        return loss, grad
-
-    desc = f"scale {scale + 1}/{n_scales}" if n_scales > 1 else "stylize"
-    bar = tqdm(total=args.iters, desc=desc, unit="eval", disable=args.quiet, file=sys.stderr,
+    s = stylization.settings
+    total = s.iters * s.scales
+    bar = tqdm(total=total, desc="stylize", unit="eval", disable=args.quiet, file=sys.stderr,
                dynamic_ncols=True)
-    t = {}
     with bar:
-        while opt.n_evals < args.iters:
-            seen.clear()
-            loss = opt.step(f, max_evals=args.iters - opt.n_evals)   # the loss at opt.loss_x
-            if not seen:
-                break                                        # a zero gradient: nothing to do
-            if not math.isfinite(loss):
-                raise NonFinite(f"the loss became {loss} at step {state['it'] + 1} "
-                                "(try a smaller --lr or --style-weight)", state["good"])
-            t = next((terms for image, terms in seen if image is opt.loss_x), t)   # its terms
-            state["it"] += 1
-            state["evals"] += len(seen)
-            state["good"] = opt.loss_x                       # the last image with a finite loss
-            state["x"], state["loss"], state["terms"] = opt.x, loss, t
-            state["history"].append({"iter": state["it"], "evals": state["evals"], "loss": loss, **t})
-            bar.set_postfix_str(f"step {opt.n_steps} loss {loss:.3e} content {t['content']:.2e} "
+        for r in stylization.reports():
+            t = r.terms
+            entry = {"iter": r.step, "evals": r.evals, "loss": r.loss, "content": t["content"],
+                     "style": t["style"], "tv": t["tv"], "seconds": round(r.seconds, 4)}
+            history.append(entry)
+            if s.scales > 1:
+                bar.set_description(f"scale {r.scale + 1}/{s.scales}", refresh=False)
+            bar.set_postfix_str(f"step {r.step} loss {r.loss:.3e} content {t['content']:.2e} "
                                 f"style {t['style']:.2e} tv {t['tv']:.2e}", refresh=False)
-            bar.update(len(seen))
+            bar.update(r.new_evals)
             if log:
-                log.write(json.dumps({"iter": state["it"], "evals": state["evals"], "loss": loss,
-                                      "content": t["content"], "style": t["style"], "tv": t["tv"],
-                                      "seconds": round(time.perf_counter() - state["t0"], 4)}) + "\n")
+                log.write(json.dumps(entry) + "\n")
                 log.flush()
             if args.save_every:                              # each multiple of N passed in this step
                 n = args.save_every
-                for mark in range((state["evals"] - len(seen)) // n + 1, state["evals"] // n + 1):
-                    if mark * n < args.iters * n_scales:
-                        save_result(args, opt.loss_x, state["colours"], numbered(args.output, mark * n))
+                for mark in range((r.evals - r.new_evals) // n + 1, r.evals // n + 1):
+                    if mark * n < total:
+                        save_result(stylization, r.image, numbered(args.output, mark * n))
 
 
-def start_image(args, shape, content, style_imgs, init_img):
-    """The first x: white noise (the paper), the content or style image, or a given image."""
-    if args.init == "content":
-        return content.copy()
-    if args.init == "style":
-        return to_device(images.preprocess(images.resize_to(style_imgs[0], shape)), args.backend)
-    if args.init == "noise":
-        # White noise of unit variance in Caffe space, i.e. a mean-grey image with faint
-        # grain; drawn on the host so a seed gives the same start on any backend.
-        rng = np.random.default_rng(args.seed)
-        noise = rng.standard_normal((1, 3) + tuple(shape)).astype(np.float32)   # (1, 3, H, W)
-        return to_device(noise, args.backend)
-    return to_device(images.preprocess(images.resize_to(init_img, shape)), args.backend)
-
-
-def fit_shape(shape, deepest):
-    need = min_input_size(deepest)
-    return tuple(max(need, s) for s in shape)
-
-
-def save_result(args, x, original_content, path=None):
+def save_result(stylization, x, path):
     """Write x (Caffe space) as an image, with the photo's colours if --preserve-colors."""
-    from PIL import Image
-    path = Path(path or args.output)
-    img = images.deprocess(x)
-    if original_content is not None:
-        colour = np.asarray(images.resize_to(original_content, img.size[::-1]), np.float32)
-        rgb = images.luminance_transfer(np.asarray(img, np.float32), colour)   # (H, W, 3)
-        img = Image.fromarray(np.round(rgb).astype(np.uint8))
-    images.save_image(img, path)
+    path = Path(path)
+    images.save_image(stylization.image(x), path)
     return path
 
 
-def plot_losses(history, args):
+def plot_losses(history, settings, output):
     """The weighted loss terms against the evaluations, on a log scale, as OUT-loss.png."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     it = [h["evals"] for h in history]
     fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
-    for key, weight, label, look in [("content", args.content_weight, "alpha * content", "-"),
-                                     ("style", args.style_weight, "beta * style", "-"),
-                                     ("tv", args.tv_weight, "tv * TV", "-"),
+    for key, weight, label, look in [("content", settings.content_weight, "alpha * content", "-"),
+                                     ("style", settings.style_weight, "beta * style", "-"),
+                                     ("tv", settings.tv_weight, "tv * TV", "-"),
                                      ("loss", 1.0, "total", "k--")]:
         values = [weight * h[key] for h in history]
         if any(v > 0 for v in values):
@@ -583,7 +453,7 @@ def plot_losses(history, args):
     ax.set_ylabel("loss (eq. 7, weighted terms)")
     ax.legend()
     fig.tight_layout()
-    path = plot_path(args.output)
+    path = plot_path(output)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.png")
     try:
         fig.savefig(tmp)
@@ -595,9 +465,9 @@ def plot_losses(history, args):
     return path
 
 
-def check_memory(args, shape):
+def check_memory(args, settings, shape):
     """Refuse a run that cannot fit, with the estimate and a size that would."""
-    taps = layers_used(args)
+    taps = settings.layers_used()
     need = estimate_bytes((1, 3) + tuple(shape), taps, args.history, args.optimizer, args.engine)
     have = available_memory(args.backend)
     if need > have:

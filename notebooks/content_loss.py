@@ -64,12 +64,13 @@ import numpy as np
 ROOT = next(d for d in (Path.cwd(), *Path.cwd().parents) if (d / "vgg" / "model.py").is_file())
 sys.path.insert(0, str(ROOT))
 
-from figures import psnr, white_noise
+from figures import psnr
 from minigrad import losses
 from minigrad.optim import LBFGS
 from vgg import images
 from vgg.demo import demo_photo_path
 from vgg.model import VGG19
+from vgg.run import white_noise
 from vgg.transfer import Objective
 from vgg.weights import DEFAULT_PATH, WeightsError, load_weights, random_params
 

@@ -15,6 +15,7 @@ from PIL import Image
 
 import figures
 from vgg.model import VGG19
+from vgg.run import white_noise
 from vgg.weights import write_h5
 from vgg.weights.testing import random_params
 
@@ -99,7 +100,7 @@ def test_reconstruct_moves_towards_the_content(files):
     content = Image.open(files / "content.png").convert("RGB")
     x, _ = figures.reconstruct(model, content, [], ["conv1_1"], [], 1.0, 0.0,
                                iters=10, size=32, seed=0)
-    noise = figures.white_noise((24, 32), 0)
+    noise = white_noise((24, 32), 0)
     from vgg import images
     target = images.resize_to(content, (24, 32))
     assert x.shape == (1, 3, 24, 32) and x.dtype == np.float32

@@ -21,6 +21,8 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
+
 
 def cores():
     """The CPUs this process may run on."""
@@ -157,8 +159,16 @@ class Workers:
         self._run(fn, shares)
 
     def _run(self, fn, *args):
+        # NumPy's error state (np.errstate) belongs to each thread: the workers take the
+        # caller's, so a caller that silences overflow silences it in the workers too.
+        err = np.geterr()
+
+        def piece(*a):
+            with np.errstate(**err):
+                return fn(*a)
+
         with _OneBlasThread():
-            list(_pool(self.n).map(fn, *args))                      # re-raises a worker's error
+            list(_pool(self.n).map(piece, *args))                   # re-raises a worker's error
 
     def __repr__(self):
         return f"Workers({self.n})"

@@ -1,0 +1,125 @@
+"""vgg/run.py, the importable run: its settings, its budget, its reports, its result.
+
+Random VGG weights (no download), small images; stylize.py's own tests drive the same
+run through the command line.
+"""
+import numpy as np
+import pytest
+from PIL import Image
+
+from minigrad.backend import to_numpy
+from vgg import images
+from vgg.model import VGG19
+from vgg.run import WEIGHTS, NonFinite, Settings, Stylization, canvas_shapes, default_alpha, white_noise
+from vgg.weights.testing import random_params
+
+
+@pytest.fixture(scope="module")
+def model():
+    return VGG19(random_params(seed=0))
+
+
+@pytest.fixture(scope="module")
+def pictures():
+    rng = np.random.default_rng(0)
+    photo = Image.fromarray(rng.integers(0, 256, (40, 52, 3), dtype=np.uint8))     # W 52, H 40
+    painting = Image.fromarray(rng.integers(0, 256, (36, 36, 3), dtype=np.uint8))
+    return photo, painting
+
+
+def test_settings_fill_in_the_defaults_of_their_normalisation():
+    s = Settings()
+    assert (s.content_weight, s.style_weight, s.tv_weight) == \
+        (WEIGHTS["relative"]["alpha"], WEIGHTS["relative"]["beta"], WEIGHTS["relative"]["tv"])
+    assert s.lr == 1.0 and Settings(optimizer="adam").lr == 10.0
+    paper = Settings(normalization="paper", size=512)
+    assert paper.content_weight == default_alpha(512) == pytest.approx(2.5e-3)
+    assert Settings(content_weight=0.5, tv_weight=0.0).content_weight == 0.5
+    assert Settings(tv_weight=0.0).tv_weight == 0.0                 # 0 is a value, not "unset"
+
+
+def test_settings_start_style_and_content_modes_from_noise():
+    assert Settings(mode="style").init == "noise"
+    assert Settings(mode="content", init="style").init == "noise"
+    assert Settings(mode="transfer").init == "content"
+
+
+def test_canvas_shapes_coarse_to_fine_and_upscaled_for_the_deepest_layer(pictures):
+    photo, _ = pictures
+    assert canvas_shapes(Settings(size=64, scales=3), photo, []) == [(16, 21), (25, 32), (49, 64)]
+    told = []
+    shapes = canvas_shapes(Settings(size=20), photo, [], told.append)       # 15x20 < 16 for conv5_1
+    assert shapes == [(16, 21)] and "too small for conv5_1" in told[0]
+
+
+def test_the_budget_is_evaluations_and_each_report_counts_them(model, pictures):
+    photo, painting = pictures
+    run = Stylization(model, Settings(size=32, iters=12), photo, [painting])
+    reports = list(run.reports())
+    assert sum(r.new_evals for r in reports) == run.evals == reports[-1].evals <= 12
+    assert run.evals >= 12 - max(r.new_evals for r in reports)          # spent, or nothing left
+    assert [r.step for r in reports] == list(range(1, len(reports) + 1)) == list(range(1, run.steps + 1))
+    assert all(np.isfinite(r.loss) and set(r.terms) == {"content", "style", "tv"} for r in reports)
+    assert reports[-1].loss < reports[0].loss                          # it optimises
+    assert run.x.shape == (1, 3, 25, 32) and run.image().size == (32, 25)
+
+
+def test_scales_upsample_and_each_spends_its_own_budget(model, pictures):
+    photo, painting = pictures
+    run = Stylization(model, Settings(size=64, scales=2, iters=3, line_search="none"), photo, [painting])
+    reports = list(run.reports())
+    assert [r.scale for r in reports] == [0, 0, 0, 1, 1, 1]             # fixed step: 1 eval a step
+    assert run.x.shape == (1, 3, 49, 64)
+
+
+def test_noise_start_is_the_seeded_white_noise(model, pictures):
+    photo, painting = pictures
+    run = Stylization(model, Settings(size=32, init="noise", seed=3), photo, [painting])
+    np.testing.assert_array_equal(to_numpy(run.start((24, 32))), white_noise((24, 32), 3))
+    assert white_noise((24, 32), 3).std() == pytest.approx(1.0, abs=0.05)
+
+
+def test_a_given_image_is_the_start(model, pictures):
+    photo, painting = pictures
+    run = Stylization(model, Settings(size=32), photo, [painting], init=painting)
+    start = run.image(run.start((24, 32)))
+    expected = images.resize_to(painting, (24, 32))
+    assert np.abs(np.asarray(start, float) - np.asarray(expected, float)).max() <= 1   # rounding
+
+
+def test_a_nan_loss_stops_the_run_keeping_the_last_good_image(model, pictures):
+    photo, painting = pictures
+    run = Stylization(model, Settings(size=32, iters=50, style_weight=1e38, line_search="none",
+                                      lr=1e30), photo, [painting])
+    with pytest.raises(NonFinite, match="the loss became") as caught:
+        for _ in run.reports():
+            pass
+    good = caught.value.last_good
+    assert good is None or np.isfinite(to_numpy(good)).all()
+    assert run.good is good
+
+
+def test_preserve_colors_puts_the_photos_colours_back(model):
+    photo = Image.new("RGB", (32, 32), (200, 40, 40))                # red
+    painting = Image.new("RGB", (32, 32), (40, 40, 200))             # blue
+    for mode in ("luminance", "histogram"):
+        run = Stylization(model, Settings(size=32, iters=2, preserve_colors=mode), photo, [painting])
+        list(run.reports())
+        r, g, b = np.asarray(run.image(), float).reshape(-1, 3).mean(0)
+        assert r > b + 40, (mode, r, b)
+
+
+def test_the_run_prints_nothing(model, pictures, capsys):
+    photo, painting = pictures
+    list(Stylization(model, Settings(size=32, iters=3), photo, [painting]).reports())
+    out, err = capsys.readouterr()
+    assert out == "" and err == ""
+
+
+def test_a_diverging_run_warns_nothing_from_the_engines_threads(model, pictures, recwarn):
+    photo, painting = pictures
+    run = Stylization(model, Settings(size=32, iters=50, style_weight=1e38, line_search="none",
+                                      lr=1e30), photo, [painting])
+    with pytest.raises(NonFinite):
+        list(run.reports())
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]

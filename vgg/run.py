@@ -1,0 +1,273 @@
+"""One stylization, importable: the canvas at each scale, the targets, the optimisation loop.
+
+    from vgg.model import VGG19
+    from vgg.run import Settings, Stylization
+    run = Stylization(VGG19.load(), Settings(size=256, iters=150), photo, [painting])
+    for report in run.reports():            # one Report per optimiser step
+        print(report.evals, report.loss, report.terms)
+    run.image().save("out.png")             # the photo (PIL) in the painting's style
+
+This is the paper's procedure (Gatys, Ecker and Bethge, CVPR 2016, section 2 and
+eq. 7): capture the targets once (vgg/transfer.py's Objective), start from an
+image (white noise in the paper; the photo by default here), and minimise
+L(x) = alpha L_content + beta L_style (+ tv TV) with L-BFGS (minigrad/optim.py)
+until a budget of evaluations of f is spent, optionally coarse to fine.
+
+The run never prints and never writes a file. Whoever drives it (stylize.py,
+figures.py, a notebook) sees each step as a Report and decides what to show or
+save; an exception (Ctrl-C, NonFinite) leaves `run.x` at the last finished step
+and `run.good` at the last image whose loss was finite.
+"""
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from threadpoolctl import ThreadpoolController
+
+from minigrad.backend import to_device
+from minigrad.optim import LBFGS, Adam
+
+from . import images
+from .model import LAYER_NAMES, min_input_size
+from .transfer import CONTENT_LAYERS, STYLE_LAYERS, Objective, resize_array
+
+# The weights of eq. 7 for each normalisation of the terms (vgg/transfer.py). "relative"'s
+# were chosen by measurement on the pairs of benchmarks/look.py (README, "The defaults").
+WEIGHTS = {"relative": dict(alpha=0.1, beta=1.0, tv=0.1),
+           "paper": dict(alpha=None, beta=1.0, tv=1e-3)}   # alpha None: default_alpha(size)
+LEARNING_RATES = {"lbfgs": 1.0, "adam": 10.0}              # in pixel units (0..255 scale)
+LINE_SEARCH = {"strong-wolfe": "strong_wolfe", "none": None}
+MODES = ("transfer", "content", "style")
+INITS = ("noise", "content", "style")
+
+
+def default_alpha(size):
+    """alpha = 1e-2 at 256 px, scaled by (256 / size)^2: the paper's terms' balance at every size.
+
+    The content loss (eq. 1) sums over the M_l pixels of a layer, so it grows with
+    the image; the style loss (eq. 4) divides by M_l^2 what grows as M_l^2, so it
+    does not. A fixed alpha/beta would let the photo swamp the style at 512 px.
+    alpha/beta = 1e-2 at 256 px is the balance measured in ../shared/REFERENCE.md.
+    """
+    return 1e-2 * (256 / size) ** 2
+
+
+@dataclass
+class Settings:
+    """What a run needs to know: stylize.py's options of the same names (see its --help).
+
+    The weights left as None take their defaults for the normalisation (WEIGHTS),
+    lr its optimiser's, and --mode style/content start from noise unless given an
+    image: after construction every field holds the value the run will use.
+    """
+    mode: str = "transfer"               # transfer (eq. 7), content (Fig. 1), style (texture)
+    size: int = 512                      # longest side of the result, pixels
+    iters: int = 500                     # evaluations of f per scale: the budget
+    content_weight: float = None         # alpha
+    style_weight: float = None           # beta
+    tv_weight: float = None
+    normalization: str = "relative"      # relative | paper (vgg/transfer.py)
+    content_layers: list = field(default_factory=lambda: list(CONTENT_LAYERS))
+    style_layers: list = field(default_factory=lambda: list(STYLE_LAYERS))
+    content_layer_weights: list = None   # v_l, normalised to sum to 1 (None: equal)
+    style_layer_weights: list = None     # w_l of eq. 5, normalised (None: equal)
+    style_blend: list = None             # one weight per style image (None: equal)
+    style_scale: float = 1.0             # style images' size relative to the canvas
+    preserve_colors: str = None          # None | luminance | histogram
+    scales: int = 1                      # coarse-to-fine: size / 2^(scales-1), ..., size
+    init: str = "content"                # noise | content | style | image (pass init=)
+    seed: int = 0                        # of the noise
+    optimizer: str = "lbfgs"             # lbfgs | adam
+    lr: float = None
+    history: int = 100                   # L-BFGS memory, pairs
+    line_search: str = "strong-wolfe"    # strong-wolfe | none
+    backend: str = "numpy"               # numpy | cupy
+
+    def __post_init__(self):
+        defaults = WEIGHTS[self.normalization]
+        if self.content_weight is None:
+            self.content_weight = defaults["alpha"] if defaults["alpha"] is not None \
+                else default_alpha(self.size)
+        if self.style_weight is None:
+            self.style_weight = defaults["beta"]
+        if self.tv_weight is None:
+            self.tv_weight = defaults["tv"]
+        if self.lr is None:
+            self.lr = LEARNING_RATES[self.optimizer]
+        if self.mode == "style" and self.init == "content":
+            self.init = "noise"                      # no photo to start from
+        if self.mode == "content" and self.init in ("content", "style"):
+            self.init = "noise"                      # Fig. 1 rebuilds the photo from noise
+
+    def layers_used(self):
+        return ((self.content_layers if self.mode != "style" else []) +
+                (self.style_layers if self.mode != "content" else []))
+
+    def deepest(self):
+        return max(self.layers_used(), key=LAYER_NAMES.index)
+
+    def sizes(self):
+        """The longest side at each scale, coarse to fine."""
+        return [max(1, self.size // 2 ** (self.scales - 1 - k)) for k in range(self.scales)]
+
+
+@dataclass
+class Report:
+    """One optimiser step, as the run reports it."""
+    step: int          # steps so far, all scales
+    evals: int         # evaluations of f so far, all scales
+    new_evals: int     # evaluations this step took (a line search may take several)
+    loss: float        # L at `image`
+    terms: dict        # the unweighted terms at `image`: content, style, tv (Objective.terms)
+    image: object      # the image `loss` belongs to, (1, 3, H, W) in Caffe space, on the backend
+    scale: int         # 0-based
+    seconds: float     # since the run started
+
+
+class NonFinite(Exception):
+    """The loss became NaN or infinite; .last_good is the last image with a finite loss."""
+
+    def __init__(self, message, last_good):
+        super().__init__(message)
+        self.last_good = last_good
+
+
+def fit(img, shape, deepest, warn=None):
+    """The image resized to `shape`, upscaled if too small for `deepest` (warn(message) told)."""
+    need = min_input_size(deepest)
+    h, w = shape
+    if min(h, w) < need:
+        factor = need / min(h, w)
+        h, w = max(need, round(h * factor)), max(need, round(w * factor))
+        if warn:
+            warn(f"the image is too small for {deepest}; upscaled to {w}x{h}")
+    return images.resize_to(img, (h, w))
+
+
+def white_noise(shape, seed):
+    """The paper's starting image: white noise of unit variance in Caffe space, i.e. a
+    mean-grey image with faint grain, (1, 3, H, W) float32; drawn on the host, so a seed
+    gives the same start on any backend."""
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((1, 3) + tuple(shape)).astype(np.float32)   # (1, 3, H, W)
+
+
+def canvas_shapes(settings, content, styles, warn=None):
+    """[(H, W)] of the canvas at each scale: the photo's (else the first painting's) proportions
+    at each longest side, upscaled where a side is too small for the deepest layer."""
+    base = content if content is not None else styles[0]
+    need = min_input_size(settings.deepest())
+    shapes = []
+    for size in settings.sizes():
+        h, w = images.longest_side_shape(base.size, size)
+        if min(h, w) < need:
+            factor = need / min(h, w)
+            h, w = max(need, round(h * factor)), max(need, round(w * factor))
+            if warn:
+                warn(f"the image is too small for {settings.deepest()} at {size} px; "
+                     f"upscaled to {w}x{h}")
+        shapes.append((h, w))
+    return shapes
+
+
+class Stylization:
+    """One run: `reports()` optimises and yields a Report per step; `image()` is the result."""
+
+    def __init__(self, model, settings, content=None, styles=(), init=None, warn=None):
+        """model: a loaded vgg.model.VGG19 on settings.backend; content: the photo (PIL RGB,
+        None for --mode style); styles: the paintings (PIL RGB); init: a PIL image to start
+        from (settings.init is then ignored); warn(message): told of anything adjusted."""
+        s = self.settings = settings
+        self.model, self.warn = model, warn
+        self.colours = None                       # the photo whose colours go back in at the end
+        content = content if s.mode != "style" else None
+        styles = list(styles) if s.mode != "content" else []
+        if s.preserve_colors == "luminance":      # Gatys et al. 2016b: transfer on luminance
+            self.colours, content = content, images.luminance_only(content)
+            styles = [images.recolor(images.luminance_only(p), content) for p in styles]
+        elif s.preserve_colors == "histogram":    # ... or recolour the paintings first
+            styles = [images.recolor(p, content) for p in styles]
+        self.content, self.styles, self.init = content, styles, init
+        self.shapes = canvas_shapes(s, content, styles, warn)
+        self.x = self.good = None                 # the current image; the last with a finite loss
+        self.steps = self.evals = 0
+        self.loss, self.terms = float("nan"), {}
+        self._blas = ThreadpoolController()
+
+    def objective(self, shape):
+        """Objective (vgg/transfer.py) for a canvas of `shape` (H, W), targets captured."""
+        s, deepest = self.settings, self.settings.deepest()
+        content = None
+        if self.content is not None:
+            content = to_device(images.preprocess(fit(self.content, shape, deepest, self.warn)),
+                                s.backend)
+        style_size = max(1, round(max(shape) * s.style_scale))              # --style-scale
+        styles = []
+        for p in self.styles:
+            w, h = images.resize_longest(p, style_size).size
+            styles.append(to_device(images.preprocess(fit(p, (h, w), deepest, self.warn)), s.backend))
+        return Objective(self.model, (1, 3) + tuple(shape), content, styles, s.style_blend,
+                         s.content_layers, s.style_layers,
+                         s.content_weight if s.mode != "style" else 0.0,
+                         s.style_weight if s.mode != "content" else 0.0,
+                         s.tv_weight, s.normalization,
+                         s.content_layer_weights, s.style_layer_weights)
+
+    def start(self, shape):
+        """The first x: white noise (the paper), the photo, a painting, or the given image."""
+        s = self.settings
+        if self.init is not None:
+            return to_device(images.preprocess(images.resize_to(self.init, shape)), s.backend)
+        if s.init == "content":
+            return to_device(images.preprocess(images.resize_to(self.content, shape)), s.backend)
+        if s.init == "style":
+            return to_device(images.preprocess(images.resize_to(self.styles[0], shape)), s.backend)
+        return to_device(white_noise(shape, s.seed), s.backend)
+
+    def reports(self):
+        """Optimise, scale by scale, yielding a Report after each step; NonFinite on a NaN."""
+        s = self.settings
+        t0 = time.perf_counter()
+        for k, shape in enumerate(self.shapes):
+            objective = self.objective(shape)
+            self.x = self.start(shape) if k == 0 else resize_array(self.x, shape)  # upsample
+            opt = LBFGS(self.x, lr=s.lr, history=s.history, line_search=LINE_SEARCH[s.line_search]) \
+                if s.optimizer == "lbfgs" else Adam(self.x, lr=s.lr)
+            seen = []                                         # (image, terms) of each call of f
+
+            def f(image):
+                loss, grad = objective(image)
+                seen.append((image, objective.terms))
+                return loss, grad
+
+            while opt.n_evals < s.iters:
+                seen.clear()
+                # The BLAS on one thread: the engine spreads the network over its own workers,
+                # and a multi-threaded BLAS beside them spins on a busy machine (measured: a
+                # 256 px run 5x slower at load 10 on 2 cores). Overflow in a diverging run is
+                # caught below as a non-finite loss, not printed as warnings.
+                with np.errstate(over="ignore", invalid="ignore"), \
+                        self._blas.limit(limits=1, user_api="blas"):
+                    loss = opt.step(f, max_evals=s.iters - opt.n_evals)  # the loss at opt.loss_x
+                if not seen:
+                    break                                     # a zero gradient: nothing to do
+                if not math.isfinite(loss):
+                    raise NonFinite(f"the loss became {loss} at step {self.steps + 1} "
+                                    "(try a smaller --lr or --style-weight)", self.good)
+                self.terms = next((t for image, t in seen if image is opt.loss_x), self.terms)
+                self.steps += 1
+                self.evals += len(seen)
+                self.good, self.x, self.loss = opt.loss_x, opt.x, loss
+                yield Report(self.steps, self.evals, len(seen), loss, dict(self.terms),
+                             opt.loss_x, k, time.perf_counter() - t0)
+
+    def image(self, x=None):
+        """x (default: the current image) as a PIL image, with the photo's colours if asked."""
+        from PIL import Image
+        img = images.deprocess(self.x if x is None else x)
+        if self.colours is not None:
+            colour = np.asarray(images.resize_to(self.colours, img.size[::-1]), np.float32)
+            rgb = images.luminance_transfer(np.asarray(img, np.float32), colour)   # (H, W, 3)
+            img = Image.fromarray(np.round(rgb).astype(np.uint8))
+        return img
