@@ -123,3 +123,15 @@ def test_a_diverging_run_warns_nothing_from_the_engines_threads(model, pictures,
     with pytest.raises(NonFinite):
         list(run.reports())
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_each_report_carries_every_layers_own_term(model, pictures):
+    photo, painting = pictures
+    settings = Settings(size=32, iters=4, style_layer_weights=[4, 3, 2, 1, 0])
+    run = Stylization(model, settings, photo, [painting])
+    for r in run.reports():
+        assert list(r.layers["style"]) == settings.style_layers
+        assert list(r.layers["content"]) == settings.content_layers
+        w = np.array([4, 3, 2, 1, 0]) / 10                              # normalised w_l of eq. 5
+        assert r.terms["style"] == pytest.approx(float(w @ list(r.layers["style"].values())))
+        assert r.terms["content"] == pytest.approx(r.layers["content"]["conv4_2"])

@@ -120,6 +120,7 @@ class Report:
     new_evals: int     # evaluations this step took (a line search may take several)
     loss: float        # L at `image`
     terms: dict        # the unweighted terms at `image`: content, style, tv (Objective.terms)
+    layers: dict       # each layer's own term at `image` (Objective.layer_terms)
     image: object      # the image `loss` belongs to, (1, 3, H, W) in Caffe space, on the backend
     scale: int         # 0-based
     seconds: float     # since the run started
@@ -192,7 +193,7 @@ class Stylization:
         self.shapes = canvas_shapes(s, content, styles, warn)
         self.x = self.good = None                 # the current image; the last with a finite loss
         self.steps = self.evals = 0
-        self.loss, self.terms = float("nan"), {}
+        self.loss, self.terms, self.layer_terms = float("nan"), {}, {}
         self._blas = ThreadpoolController()
 
     def objective(self, shape):
@@ -234,11 +235,11 @@ class Stylization:
             self.x = self.start(shape) if k == 0 else resize_array(self.x, shape)  # upsample
             opt = LBFGS(self.x, lr=s.lr, history=s.history, line_search=LINE_SEARCH[s.line_search]) \
                 if s.optimizer == "lbfgs" else Adam(self.x, lr=s.lr)
-            seen = []                                         # (image, terms) of each call of f
+            seen = []                           # (image, terms, layer terms) of each call of f
 
             def f(image):
                 loss, grad = objective(image)
-                seen.append((image, objective.terms))
+                seen.append((image, objective.terms, objective.layer_terms))
                 return loss, grad
 
             while opt.n_evals < s.iters:
@@ -255,12 +256,14 @@ class Stylization:
                 if not math.isfinite(loss):
                     raise NonFinite(f"the loss became {loss} at step {self.steps + 1} "
                                     "(try a smaller --lr or --style-weight)", self.good)
-                self.terms = next((t for image, t in seen if image is opt.loss_x), self.terms)
+                self.terms, self.layer_terms = next(((t, lt) for image, t, lt in seen
+                                                     if image is opt.loss_x),
+                                                    (self.terms, self.layer_terms))
                 self.steps += 1
                 self.evals += len(seen)
                 self.good, self.x, self.loss = opt.loss_x, opt.x, loss
                 yield Report(self.steps, self.evals, len(seen), loss, dict(self.terms),
-                             opt.loss_x, k, time.perf_counter() - t0)
+                             self.layer_terms, opt.loss_x, k, time.perf_counter() - t0)
 
     def image(self, x=None):
         """x (default: the current image) as a PIL image, with the photo's colours if asked."""

@@ -81,7 +81,12 @@ def layer_weights(layers, weights=None):
 
 
 class Objective:
-    """f(x) -> (L, dL/dx) for one canvas size; the loss terms of the last call in .terms."""
+    """f(x) -> (L, dL/dx) for one canvas size.
+
+    After each call, .terms holds the terms of eq. 7 (content, style, tv; unweighted)
+    and .layer_terms each layer's own term ({"content": {layer: value}, "style": ...},
+    before the layer weights v_l and w_l).
+    """
 
     def __init__(self, model, shape, content=None, styles=(), blend=None,
                  content_layers=CONTENT_LAYERS, style_layers=STYLE_LAYERS,
@@ -112,17 +117,20 @@ class Objective:
             ref = content if content is not None else styles[0]
             ref_tv = losses.tv_loss(ref)[0] * (shape[2] * shape[3]) / (ref.shape[2] * ref.shape[3])
             self.tv_scale = 1.0 / max(ref_tv, 1e-12)
-        self.terms = {}
+        self.terms, self.layer_terms = {}, {}
 
     def __call__(self, x):
         F = self.model.forward(x, self.taps)                  # 1. the features of the current image
         grads, content, style = {}, 0.0, 0.0
+        per_layer = {"content": {}, "style": {}}              # each layer's own term, unweighted
         for l in self.content_layers:                         # 2. each loss and its gradient
             value, dF = self.content_term(F[l], self.P[l])    # eqs. 1-2 (or relative)
+            per_layer["content"][l] = value
             content += self.v[l] * value
             grads[l] = (self.alpha * self.v[l]) * dF
         for l in self.style_layers:
             value, dF = self.style_term(F[l], self.A[l])      # eqs. 4-6 (or relative)
+            per_layer["style"][l] = value
             style += self.w[l] * value                        # eq. 5
             g = (self.beta * self.w[l]) * dF
             grads[l] = grads[l] + g if l in grads else g
@@ -133,6 +141,7 @@ class Objective:
             dx += (self.tv_weight * self.tv_scale) * dtv
         total = self.alpha * content + self.beta * style + self.tv_weight * tv   # eq. 7 (+ TV)
         self.terms = {"content": content, "style": style, "tv": tv}
+        self.layer_terms = per_layer
         return total, dx
 
 
