@@ -17,22 +17,45 @@ Every refusal is one message on stderr: exit 2 for bad arguments, 1 for a
 failed run, 130 for Ctrl-C.
 """
 
+import os
+import signal
+import sys
+
+if __name__ == "__main__":
+    # From the first line: Ctrl-C or SIGTERM while Python is still importing NumPy and
+    # friends ends the program at once, in one line, with nothing written (main() then
+    # installs vgg/console.py's Signals, which save what the run has made).
+    def stop_at_once(signum, frame):
+        try:
+            os.write(2, f"\nstylize.py: stopped ({signal.Signals(signum).name}) while starting; "
+                        "nothing was written\n".encode())
+        except OSError:
+            pass
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGINT, stop_at_once)
+    signal.signal(signal.SIGTERM, stop_at_once)
+
+# The imports come after the handlers on purpose: NumPy takes a moment to load.
 import argparse
 import dataclasses
-import json
 import math
-import os
-import sys
+import warnings
 from pathlib import Path
 
 from minigrad.backend import BACKENDS, BackendUnavailable, backend_module
 from minigrad.layers import ENGINES
 from vgg import images
+from vgg.console import SafeStream, Signals, Stop, guard_standard_fds
+from vgg.files import PlanError, SaveError
 from vgg.images import ImageError
-from vgg.memory import available_memory, estimate_bytes
+from vgg.memory import available_memory, plan_memory
 from vgg.model import LAYER_NAMES, VGG19, min_input_size
-from vgg.run import INITS, LINE_SEARCH, MODES, WEIGHTS, NonFinite, Settings, Stylization
+from vgg.outputs import Outputs
+from vgg.run import (INITS, LINE_SEARCH, MODES, WEIGHTS, NonFinite, Settings, Stylization,
+                     canvas_shapes, style_shapes)
 from vgg.transfer import CONTENT_LAYERS, NORMALIZATIONS, STYLE_LAYERS
+from vgg.weights import DEFAULT_PATH as DEFAULT_WEIGHTS
 from vgg.weights import WeightsError
 
 DEFAULTS = {f.name: f.default for f in dataclasses.fields(Settings)
@@ -53,6 +76,13 @@ def positive_int(text):
     value = int(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text}")
+    return value
+
+
+def nonnegative_int(text):
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text}")
     return value
 
 
@@ -143,7 +173,7 @@ def build_parser():
                         "none takes the fixed step lr (torch's default)")
     g.add_argument("--init", default="content", metavar="noise|content|style|PATH",
                    help="starting image (the paper: noise); --mode content and style start from noise")
-    g.add_argument("--seed", type=int, default=0, help="seed of the noise (runs are reproducible)")
+    g.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the noise (runs are reproducible)")
     g = p.add_argument_group("style controls")
     g.add_argument("--style-blend", type=nonnegative_float, nargs="+", metavar="W",
                    help="one weight per --style image (normalised to sum to 1)")
@@ -198,8 +228,8 @@ def check_arguments(args):
     if args.preserve_colors and args.mode != "transfer":
         raise Refusal(f"--preserve-colors keeps the colours of a photo painted in a style; "
                       f"--mode {args.mode} has no such pair")
-    if args.style_blend and sum(args.style_blend) == 0:
-        raise Refusal("--style-blend weights are all zero")
+    if args.style_blend and not 0 < sum(args.style_blend) < math.inf:
+        raise Refusal("--style-blend weights must not be all zero, and their sum must be finite")
     if args.init not in INITS and not Path(args.init).is_file():
         raise Refusal(f"--init: {args.init}: no such image file (or use noise, content, style)")
     for option, layers, given in [("--content-layer-weights", args.content_layers, args.content_layer_weights),
@@ -214,7 +244,8 @@ def check_arguments(args):
         raise Refusal(f"--size {args.size} with --scales {args.scales} is too small for "
                       f"{deepest}: its smallest scale must be at least "
                       f"{min_input_size(deepest)} pixels")
-    check_output(args)
+    if args.weights and Path(args.weights).is_dir():
+        raise Refusal(f"--weights {args.weights} is a folder; give the .h5 file")
     return settings
 
 
@@ -226,49 +257,24 @@ def settings_of(args):
 
 
 def inputs_of(args):
+    """Every file the run reads: no file it writes may be one of them."""
     paths = ([args.content] if args.content and args.mode != "style" else []) + \
             (args.style if args.style and args.mode != "content" else [])
     if args.init not in INITS:
         paths.append(args.init)
-    return paths
+    return paths + [args.weights or DEFAULT_WEIGHTS]
 
 
-def check_output(args):
-    out = Path(args.output)
-    if out.suffix.lower() not in images.SAVE_FORMATS:
-        raise Refusal(f"--output {out}: unknown image extension; use one of "
+def plan_outputs(args, signals=None):
+    """vgg/outputs.py's plan of every file the run writes, checked now; Refusal if it can't work."""
+    if Path(args.output).suffix.lower() not in images.SAVE_FORMATS:
+        raise Refusal(f"--output {args.output}: unknown image extension; use one of "
                       f"{', '.join(sorted(images.SAVE_FORMATS))}")
-    if not out.resolve().parent.is_dir():
-        raise Refusal(f"--output {out}: the folder {out.parent} does not exist")
-    if out.is_dir():
-        raise Refusal(f"--output {out} is a folder; give a file name")
-    for path in inputs_of(args):
-        if Path(path).exists() and out.exists() and os.path.samefile(path, out):
-            raise Refusal(f"--output {out} is one of the input images; choose another name")
-    planned = [out] + [numbered(out, i) for i in save_points(args)] + \
-        ([plot_path(out)] if args.plot else [])
-    existing = [str(p) for p in planned if p.exists()]
-    if existing and not args.overwrite:
-        raise Refusal(f"{existing[0]} already exists; choose another --output or add --overwrite")
-    if args.log and Path(args.log).exists() and not args.overwrite:
-        raise Refusal(f"--log {args.log} already exists; choose another name or add --overwrite")
-
-
-def plot_path(out):
-    """out.png -> out-loss.png: the loss curves of --plot."""
-    out = Path(out)
-    return out.with_name(f"{out.stem}-loss.png")
-
-
-def save_points(args):
-    total = args.iters * args.scales
-    return range(args.save_every, total, args.save_every) if args.save_every else []
-
-
-def numbered(out, i):
-    """out.png -> out-0050.png: the intermediate image after i evaluations."""
-    out = Path(out)
-    return out.with_name(f"{out.stem}-{i:04d}{out.suffix}")
+    try:
+        return Outputs(args.output, inputs_of(args), args.save_every, args.iters * args.scales,
+                       args.plot, args.log, args.overwrite, signals, warn)
+    except PlanError as e:
+        raise Refusal(str(e))
 
 
 # ----------------------------------------------------------------------------- images
@@ -291,14 +297,28 @@ def main(argv=None):
     if args.list_layers:
         print_layers()
         return 0
+    guard_standard_fds()                        # a closed 0/1/2 gets the null device, not our files
+    stderr = sys.stderr
+    sys.stderr = SafeStream(stderr)             # a closed stderr never stops the run
     try:
-        if args.demo:
-            configure_demo(args, sys.argv[1:] if argv is None else argv)
-        settings = check_arguments(args)
-        return run(args, settings)
-    except Refusal as e:
-        print(f"stylize.py: error: {e}", file=sys.stderr)
-        return e.status
+        with Signals() as signals, warnings.catch_warnings():
+            warnings.showwarning = lambda message, category, *rest, **kw: \
+                warn(f"{category.__name__}: {message}")          # a library's warning: one line
+            try:
+                if args.demo:
+                    configure_demo(args, sys.argv[1:] if argv is None else argv)
+                settings = check_arguments(args)
+                outputs = plan_outputs(args, signals)
+                return run(args, settings, outputs, signals)
+            except Refusal as e:
+                print(f"stylize.py: error: {e}", file=sys.stderr)
+                return e.status
+            except Stop as stop:
+                print(f"\nstylize.py: {stop.said} before the run started; nothing was written",
+                      file=sys.stderr)
+                return stop.status
+    finally:
+        sys.stderr = stderr
 
 
 def print_layers():
@@ -341,23 +361,91 @@ def unused_name(path):
     return candidate
 
 
-def run(args, settings):
+def run(args, settings, outputs, signals):
+    """Claim the outputs, load, optimise, save; every way out keeps what the run has made."""
     say = (lambda *a: None) if args.quiet else (lambda m: print(m, file=sys.stderr))
+    try:
+        outputs.claim()
+    except PlanError as e:
+        raise Refusal(str(e))
+    stylization = None
+    try:
+        stylization = prepare(args, settings, say)
+        history = follow(args, stylization, outputs)
+    except Stop as stop:
+        if stylization is None or stylization.steps == 0:
+            outputs.release()
+            print(f"\nstylize.py: {stop.said} before the first step; nothing was written",
+                  file=sys.stderr)
+            return stop.status
+        print(f"\nstylize.py: {stop.said} after {stylization.evals} evaluations"
+              + kept("current", finish(outputs, stylization.image(), signals)), file=sys.stderr)
+        return stop.status
+    except NonFinite as e:
+        path = None
+        if e.last_good is not None:
+            path = finish(outputs, stylization.image(e.last_good), signals)
+        else:
+            outputs.release()
+        print(f"stylize.py: error: {e}" + (kept("last good", path) if e.last_good is not None else ""),
+              file=sys.stderr)
+        return 1
+    except Refusal:
+        outputs.release()
+        raise
+    except MemoryError:
+        note = ""
+        if stylization is not None and stylization.steps:
+            note = kept("current", finish(outputs, stylization.image(), signals))
+        else:
+            outputs.release()
+        print("stylize.py: error: out of memory; try a smaller --size, --style-scale or --history"
+              + note, file=sys.stderr)
+        return 1
+    except BaseException:                    # a bug: keep the image, then show the traceback
+        if stylization is not None and stylization.steps:
+            print("stylize.py: error: the run failed" +
+                  kept("current", finish(outputs, stylization.image(), signals)), file=sys.stderr)
+        else:
+            outputs.release()
+        raise
+    path = finish(outputs, stylization.image(), signals)
+    if path is None:
+        return 1
+    curves = outputs.save_plot(history, {"content": settings.content_weight,
+                                         "style": settings.style_weight, "tv": settings.tv_weight})
+    if curves:
+        say(f"loss curves -> {curves}")
+    seconds = history[-1]["seconds"] if history else 0.0
+    t = stylization.terms
+    say(f"done: {stylization.steps} steps, {stylization.evals} evaluations in {seconds:.1f} s "
+        f"({seconds / max(1, stylization.evals):.2f} s/evaluation), "
+        f"final loss {stylization.loss:.4g} (content {t.get('content', 0):.4g}, "
+        f"style {t.get('style', 0):.4g}, tv {t.get('tv', 0):.4g}) -> {path}")
+    if signals.held:                         # Ctrl-C or SIGTERM came while the result was saved
+        stop = Stop(signals.held)
+        print(f"stylize.py: {stop.said} while saving; the finished result is in {path}",
+              file=sys.stderr)
+        return stop.status
+    return 0 if path == outputs.output else 1
+
+
+def prepare(args, settings, say):
+    """Load the images and the network (fetching its weights on first use); the run, ready."""
     try:
         backend_module(args.backend)                         # CuPy and a GPU, if asked for
     except BackendUnavailable as e:
         raise Refusal(str(e))
-    # Load the images, and the network (fetching its weights on first use).
     content = load_rgb(args.content) if args.mode != "style" else None
     styles = [load_rgb(p) for p in args.style] if args.mode != "content" else []
     init = load_rgb(args.init) if args.init not in INITS else None
+    shapes = canvas_shapes(settings, content, styles, warn)
+    check_memory(args, settings, shapes, styles)
     try:
         model = VGG19.load(args.weights, pooling=args.pooling, engine=args.engine).to(args.backend)
     except WeightsError as e:
         raise Refusal(str(e))
-    stylization = Stylization(model, settings, content, styles, init, warn)
-    shapes = stylization.shapes
-    check_memory(args, settings, shapes[-1])
+    stylization = Stylization(model, settings, content, styles, init)
     s = settings
     h, w = shapes[-1]
     say(f"stylize: {s.mode} at {w}x{h}"
@@ -367,45 +455,18 @@ def run(args, settings):
         + f"), {s.iters} evaluations"
         + (" per scale" if s.scales > 1 else "")
         + f", alpha {s.content_weight:g}, beta {s.style_weight:g}, tv {s.tv_weight:g}, "
-        f"normalization {s.normalization}, pooling {args.pooling}, init {args.init if init else s.init}, seed {s.seed}"
-        + (f", preserve colors {s.preserve_colors}" if s.preserve_colors else ""))
-
-    log = open(args.log, "w") if args.log else None
-    history = []
-    try:
-        follow(args, stylization, log, history)
-    except KeyboardInterrupt:
-        path = save_result(stylization, stylization.x, args.output)
-        print(f"\nstylize.py: interrupted after {stylization.evals} evaluations; "
-              f"the current image is saved in {path}", file=sys.stderr)
-        return 130
-    except NonFinite as e:
-        path = save_result(stylization, e.last_good, args.output) if e.last_good is not None else None
-        print(f"stylize.py: error: {e}" + (f"; the last good image is saved in {path}" if path else ""),
-              file=sys.stderr)
-        return 1
-    finally:
-        if log:
-            log.close()
-    path = save_result(stylization, stylization.x, args.output)
-    if args.plot:
-        say(f"loss curves -> {plot_losses(history, settings, args.output)}")
-    seconds = history[-1]["seconds"] if history else 0.0
-    t = stylization.terms
-    say(f"done: {stylization.steps} steps, {stylization.evals} evaluations in {seconds:.1f} s "
-        f"({seconds / max(1, stylization.evals):.2f} s/evaluation), "
-        f"final loss {stylization.loss:.4g} (content {t.get('content', 0):.4g}, "
-        f"style {t.get('style', 0):.4g}, tv {t.get('tv', 0):.4g}) -> {path}")
-    return 0
+        f"normalization {s.normalization}, pooling {args.pooling}, init {args.init if init else s.init}, "
+        f"seed {s.seed}" + (f", preserve colors {s.preserve_colors}" if s.preserve_colors else ""))
+    return stylization
 
 
-def follow(args, stylization, log, history):
-    """Drive the run: a progress bar, the log, the loss history and the --save-every snapshots."""
+def follow(args, stylization, outputs):
+    """Drive the run: a progress bar, the log and the --save-every snapshots; the loss history."""
     from tqdm import tqdm
     s = stylization.settings
-    total = s.iters * s.scales
-    bar = tqdm(total=total, desc="stylize", unit="eval", disable=args.quiet, file=sys.stderr,
-               dynamic_ncols=True)
+    history = []
+    bar = tqdm(total=s.iters * s.scales, desc="stylize", unit="eval", disable=args.quiet,
+               file=sys.stderr, dynamic_ncols=True)
     with bar:
         for r in stylization.reports():
             t = r.terms
@@ -417,64 +478,42 @@ def follow(args, stylization, log, history):
             bar.set_postfix_str(f"step {r.step} loss {r.loss:.3e} content {t['content']:.2e} "
                                 f"style {t['style']:.2e} tv {t['tv']:.2e}", refresh=False)
             bar.update(r.new_evals)
-            if log:
-                log.write(json.dumps(entry) + "\n")
-                log.flush()
-            if args.save_every:                              # each multiple of N passed in this step
-                n = args.save_every
-                for mark in range((r.evals - r.new_evals) // n + 1, r.evals // n + 1):
-                    if mark * n < total:
-                        save_result(stylization, r.image, numbered(args.output, mark * n))
+            outputs.log_step(entry)
+            if args.save_every:
+                outputs.snapshot(stylization.image(r.image), r.evals - r.new_evals, r.evals)
+    return history
 
 
-def save_result(stylization, x, path):
-    """Write x (Caffe space) as an image, with the photo's colours if --preserve-colors."""
-    path = Path(path)
-    images.save_image(stylization.image(x), path)
-    return path
+def kept(which, path):
+    """The end of a message about a saved image: where it is, or that it couldn't be saved."""
+    return (f"; the {which} image is saved in {path}" if path else
+            f"; the {which} image could not be saved (see above)")
 
 
-def plot_losses(history, settings, output):
-    """The weighted loss terms against the evaluations, on a log scale, as OUT-loss.png."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    it = [h["evals"] for h in history]
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
-    for key, weight, label, look in [("content", settings.content_weight, "alpha * content", "-"),
-                                     ("style", settings.style_weight, "beta * style", "-"),
-                                     ("tv", settings.tv_weight, "tv * TV", "-"),
-                                     ("loss", 1.0, "total", "k--")]:
-        values = [weight * h[key] for h in history]
-        if any(v > 0 for v in values):
-            ax.plot(it, values, look, label=label)
-    ax.set_yscale("log")
-    ax.set_xlabel("evaluations of the loss")
-    ax.set_ylabel("loss (eq. 7, weighted terms)")
-    ax.legend()
-    fig.tight_layout()
-    path = plot_path(output)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.png")
+def finish(outputs, image, signals):
+    """Save the result (signals wait meanwhile); its path, or None with one line if nowhere."""
+    outputs.close()
     try:
-        fig.savefig(tmp)
-        os.replace(tmp, path)                                 # never a half-written file
-    finally:
-        plt.close(fig)
-        if tmp.exists():
-            tmp.unlink()
+        path, why = outputs.save_result(image)
+    except SaveError as e:
+        print(f"stylize.py: error: {e}", file=sys.stderr)
+        return None
+    if why:
+        print(f"stylize.py: error: could not write {outputs.output} ({why}); "
+              f"the result is saved in {path} instead", file=sys.stderr)
     return path
 
 
-def check_memory(args, settings, shape):
-    """Refuse a run that cannot fit, with the estimate and a size that would."""
-    taps = settings.layers_used()
-    need = estimate_bytes((1, 3) + tuple(shape), taps, args.history, args.optimizer, args.engine)
+def check_memory(args, settings, shapes, styles):
+    """Refuse a run that cannot fit, with the estimate and a setting that would."""
     have = available_memory(args.backend)
-    if need > have:
-        smaller = int(args.size * math.sqrt(have / need) * 0.9) // 16 * 16
-        raise Refusal(f"a {shape[1]}x{shape[0]} run needs about {need / 2**30:.1f} GiB but only "
-                      f"{have / 2**30:.1f} GiB is free; try --size {max(16, smaller)}"
-                      + (" or a smaller --history" if args.optimizer == "lbfgs" else ""))
+    need, suggestion = plan_memory(shapes[-1], style_shapes(settings, shapes[-1], styles),
+                                   settings.layers_used(), settings.history, settings.optimizer,
+                                   args.engine, have, settings.size, settings.style_scale)
+    if suggestion:
+        h, w = shapes[-1]
+        raise Refusal(f"a {w}x{h} run needs about {need / 2**30:.1f} GiB but only "
+                      f"{have / 2**30:.1f} GiB is free; try {suggestion}")
 
 
 if __name__ == "__main__":

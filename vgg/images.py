@@ -26,13 +26,15 @@ Everything here is NumPy on the host; moving an image to the GPU is the
 caller's business (minigrad.backend.to_device).
 Shape letters: N (batch, always 1 here), C (channels, 3), H, W.
 """
+import io
 import os
-import secrets
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from minigrad.backend import to_numpy
+
+from .files import write_atomic
 
 MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)  # ImageNet mean, B, G, R
 
@@ -184,40 +186,38 @@ def deprocess(x):
 
 # ----------------------------------------------------------------------------- writing
 
-def save_image(img_or_array, path):
-    """Write a PIL image, or an array as deprocess takes, to `path`; format from the extension.
+def encode_image(img_or_array, path):
+    """The bytes of the image file `path` would hold: the format from its extension.
 
-    Atomic: the image goes to a temporary file in the same directory, which then
-    replaces `path` in one rename; on any failure the temporary file is removed
-    and an existing `path` is left as it was. JPEG and WebP are written at quality 95.
+    Takes a PIL image, or an array as deprocess takes. Encoding in memory first lets
+    a caller try several places to write the same bytes (vgg/files.py).
     """
-    path = os.fspath(path)
-    ext = os.path.splitext(path)[1].lower()
+    ext = os.path.splitext(os.fspath(path))[1].lower()
     if ext not in SAVE_FORMATS:
         raise ImageError(f"{path}: unknown image extension {ext!r}; "
                          f"use one of {', '.join(sorted(SAVE_FORMATS))}")
     fmt = SAVE_FORMATS[ext]
     img = img_or_array if isinstance(img_or_array, Image.Image) else deprocess(img_or_array)
-    directory, name = os.path.split(os.path.abspath(path))
+    buffer = io.BytesIO()
+    img.save(buffer, format=fmt, **SAVE_OPTIONS.get(fmt, {}))
+    return buffer.getvalue()
+
+
+def save_image(img_or_array, path):
+    """Write a PIL image, or an array as deprocess takes, to `path`; format from the extension.
+
+    Atomic (vgg/files.py's write_atomic): the image goes to a temporary file in the
+    same directory, which then replaces `path` in one rename; on any failure the
+    temporary file is removed and an existing `path` is left as it was. JPEG and
+    WebP are written at quality 95.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise ImageError(f"{path}: the directory {directory} does not exist")
-
-    tmp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp{ext}")
-    done = False
     try:
-        # 0o666 so the umask applies as for any new file (tempfile.mkstemp would give 0o600).
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-        with os.fdopen(fd, "wb") as f:
-            img.save(f, format=fmt, **SAVE_OPTIONS.get(fmt, {}))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        done = True
+        write_atomic(path, encode_image(img_or_array, path))
     except (OSError, ValueError, KeyError) as e:
         raise ImageError(f"{path}: could not write the image ({e.__class__.__name__}: {e})") from e
-    finally:
-        if not done and os.path.exists(tmp):
-            os.remove(tmp)
 
 
 # ----------------------------------------------------------------------------- colour preservation

@@ -1,5 +1,6 @@
-"""Planning a run's memory: how much it needs (`estimate_bytes`) and how much there is
-(`available_memory`), so that a run that cannot fit is refused before it starts."""
+"""Planning a run's memory: how much it needs (`estimate_bytes`, `run_bytes`), how much there
+is (`available_memory`), and a setting that fits (`plan_memory`), so that a run that cannot
+fit is refused before it starts, with advice that works."""
 import os
 
 from minigrad.backend import get_cupy
@@ -7,7 +8,7 @@ from minigrad.backend import get_cupy
 from .model import CONV_SHAPES, LAYER_NAMES
 
 
-def estimate_bytes(shape, taps, history, optimizer="lbfgs", engine="fast"):
+def estimate_bytes(shape, taps, history=0, optimizer="lbfgs", engine="fast"):
     """A conservative estimate of the memory a run needs, for refusing one that cannot fit.
 
     Counted: the image-sized arrays of the optimiser (L-BFGS keeps 2 per history
@@ -17,6 +18,7 @@ def estimate_bytes(shape, taps, history, optimizer="lbfgs", engine="fast"):
     fast engine also keeps each used kernel's Winograd transform (16 numbers for
     every 9 weights); the reference engine builds the whole im2col matrix of a
     layer at once (C*9 rows) and its gradient: twice 9 times the widest layer.
+    optimizer=None counts one forward pass alone (a style image's targets).
     """
     _, _, H, W = shape
     depth = max(LAYER_NAMES.index(t) for t in taps) + 1
@@ -33,9 +35,59 @@ def estimate_bytes(shape, taps, history, optimizer="lbfgs", engine="fast"):
         kept += n + (8 * n if name in taps else 0)     # mask; a tap: activation + target
         widest = max(widest, n)
     image = 3 * H * W * 4
-    per_image = {"lbfgs": 2 * history + 4, "adam": 5}[optimizer]
+    per_image = {"lbfgs": 2 * history + 4, "adam": 5, None: 1}[optimizer]
     engine_bytes = transforms if engine == "fast" else 2 * 9 * widest * 4
     return per_image * image + kept + 5 * widest * 4 + engine_bytes + 80 * 2**20 + 16 * 2**20
+
+
+def run_bytes(canvas, style_shapes, taps, history, optimizer="lbfgs", engine="fast"):
+    """The peak of a run: the optimisation on the canvas (H, W), or the forward pass of the
+    largest style image (H, W) that captures the targets, whichever is larger."""
+    run = estimate_bytes((1, 3) + tuple(canvas), taps, history, optimizer, engine)
+    styles = [estimate_bytes((1, 3) + tuple(s), taps, 0, None, engine) for s in style_shapes]
+    return max([run] + styles)
+
+
+def plan_memory(canvas, style_shapes, taps, history, optimizer, engine, have, size, style_scale):
+    """(bytes needed, None) if the run fits in `have` bytes, else (bytes, a setting that fits).
+
+    The advice is checked with the same estimate: the largest --size (a multiple of
+    16, the style images shrinking with it) that fits; else, for L-BFGS, the largest
+    --history; and a smaller --style-scale when a style image alone is the problem.
+    """
+    need = run_bytes(canvas, style_shapes, taps, history, optimizer, engine)
+    if need <= have:
+        return need, None
+
+    def scaled(shape, k):
+        return tuple(max(1, round(n * k)) for n in shape)
+
+    advice = []
+    for s in range(size // 16 * 16, 15, -16):                        # a smaller --size
+        k = s / size
+        if run_bytes(scaled(canvas, k), [scaled(t, k) for t in style_shapes], taps, history,
+                     optimizer, engine) <= have:
+            advice.append(f"--size {s}")
+            break
+    if optimizer == "lbfgs":                                        # a smaller --history
+        lo, hi = 0, history                                         # fits(lo) is checked below
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if run_bytes(canvas, style_shapes, taps, mid, optimizer, engine) <= have:
+                lo = mid
+            else:
+                hi = mid - 1
+        if lo >= 1 and run_bytes(canvas, style_shapes, taps, lo, optimizer, engine) <= have:
+            advice.append(f"--history {lo}")
+    run_alone = estimate_bytes((1, 3) + tuple(canvas), taps, history, optimizer, engine)
+    if run_alone <= have < need and style_shapes:                   # a style image is the problem
+        for tenth in range(int(style_scale * 10) - 1, 0, -1):
+            k = tenth / 10 / style_scale
+            if run_bytes(canvas, [scaled(t, k) for t in style_shapes], taps, history, optimizer,
+                         engine) <= have:
+                advice.append(f"--style-scale {tenth / 10:g}")
+                break
+    return need, " or ".join(advice) if advice else "a smaller --size (none fits here)"
 
 
 def available_memory(backend):

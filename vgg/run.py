@@ -134,18 +134,6 @@ class NonFinite(Exception):
         self.last_good = last_good
 
 
-def fit(img, shape, deepest, warn=None):
-    """The image resized to `shape`, upscaled if too small for `deepest` (warn(message) told)."""
-    need = min_input_size(deepest)
-    h, w = shape
-    if min(h, w) < need:
-        factor = need / min(h, w)
-        h, w = max(need, round(h * factor)), max(need, round(w * factor))
-        if warn:
-            warn(f"the image is too small for {deepest}; upscaled to {w}x{h}")
-    return images.resize_to(img, (h, w))
-
-
 def white_noise(shape, seed):
     """The paper's starting image: white noise of unit variance in Caffe space, i.e. a
     mean-grey image with faint grain, (1, 3, H, W) float32; drawn on the host, so a seed
@@ -168,6 +156,21 @@ def canvas_shapes(settings, content, styles, warn=None):
             if warn:
                 warn(f"the image is too small for {settings.deepest()} at {size} px; "
                      f"upscaled to {w}x{h}")
+        shapes.append((h, w))
+    return shapes
+
+
+def style_shapes(settings, canvas, styles):
+    """[(H, W)] of each style image for a canvas (H, W): longest side max(canvas) times
+    --style-scale, upscaled like the canvas where too small for the deepest layer."""
+    need = min_input_size(settings.deepest())
+    size = max(1, round(max(canvas) * settings.style_scale))
+    shapes = []
+    for p in styles:
+        h, w = images.longest_side_shape(p.size, size)
+        if min(h, w) < need:
+            factor = need / min(h, w)
+            h, w = max(need, round(h * factor)), max(need, round(w * factor))
         shapes.append((h, w))
     return shapes
 
@@ -198,16 +201,12 @@ class Stylization:
 
     def objective(self, shape):
         """Objective (vgg/transfer.py) for a canvas of `shape` (H, W), targets captured."""
-        s, deepest = self.settings, self.settings.deepest()
+        s = self.settings
         content = None
         if self.content is not None:
-            content = to_device(images.preprocess(fit(self.content, shape, deepest, self.warn)),
-                                s.backend)
-        style_size = max(1, round(max(shape) * s.style_scale))              # --style-scale
-        styles = []
-        for p in self.styles:
-            w, h = images.resize_longest(p, style_size).size
-            styles.append(to_device(images.preprocess(fit(p, (h, w), deepest, self.warn)), s.backend))
+            content = to_device(images.preprocess(images.resize_to(self.content, shape)), s.backend)
+        styles = [to_device(images.preprocess(images.resize_to(p, size)), s.backend)
+                  for p, size in zip(self.styles, style_shapes(s, shape, self.styles))]
         return Objective(self.model, (1, 3) + tuple(shape), content, styles, s.style_blend,
                          s.content_layers, s.style_layers,
                          s.content_weight if s.mode != "style" else 0.0,

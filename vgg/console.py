@@ -1,0 +1,132 @@
+"""The terminal side of a run: a stderr that can't stop it, and signals that can't lose it.
+
+Two things arrive from outside a long run at any moment, and neither may cost the
+user their image:
+
+- **stderr goes away.** `stylize.py ... 2>&1 | head` closes the pipe after ten
+  lines; the next progress update would raise BrokenPipeError in the middle of the
+  optimisation. `SafeStream` wraps stderr: once a write fails, everything after is
+  written to the null device instead, and the run goes on to save its result.
+  `guard_standard_fds` gives a closed descriptor 0, 1 or 2 (`2>&-`) the null
+  device, so that a file the run opens can never become "stderr".
+- **Ctrl-C (SIGINT) or SIGTERM.** `Signals` turns both into a `Stop` exception
+  raised where the main thread is, so the run can save the current image and say
+  where; and `hold()` postpones a signal until a file being written is complete,
+  so that a result is never cut in half or left unsaved.
+
+Python's own default (KeyboardInterrupt for SIGINT, death without a word for
+SIGTERM) would do neither; these are the usual answers of careful command-line
+programs (compare git's and rsync's handling of SIGPIPE and SIGTERM).
+"""
+import os
+import signal
+import threading
+from contextlib import contextmanager
+
+
+def guard_standard_fds():
+    """Open the null device on any of descriptors 0, 1, 2 that is closed."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)      # the lowest free descriptor: fd itself
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+
+
+class SafeStream:
+    """A text stream (stderr) whose failures are swallowed: after the first, it writes nowhere."""
+
+    def __init__(self, stream):
+        self.stream = stream if stream is not None else open(os.devnull, "w")
+
+    def _lost(self):
+        try:                       # Python's own last flush at exit must not trip either
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, 2)
+            os.close(null)
+        except OSError:
+            pass
+        self.stream = open(os.devnull, "w")
+
+    def write(self, text):
+        try:
+            return self.stream.write(text)
+        except (OSError, ValueError):                  # EPIPE, EIO, a closed file
+            self._lost()
+            return len(text)
+
+    def flush(self):
+        try:
+            self.stream.flush()
+        except (OSError, ValueError):
+            self._lost()
+
+    def __getattr__(self, name):                       # isatty, fileno, encoding, ...
+        return getattr(self.stream, name)
+
+
+class Stop(BaseException):
+    """SIGINT or SIGTERM arrived. A BaseException, as KeyboardInterrupt is, so that no
+    `except Exception` on the way swallows it."""
+
+    def __init__(self, signum):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+    @property
+    def said(self):
+        """How a message names it: 'interrupted (Ctrl-C)' or 'stopped (SIGTERM)'."""
+        return "interrupted (Ctrl-C)" if self.signum == signal.SIGINT else f"stopped ({self})"
+
+    @property
+    def status(self):
+        return 128 + self.signum                       # the shell's convention: 130, 143
+
+
+class Signals:
+    """While installed, SIGINT and SIGTERM raise Stop in the main thread, or wait in `hold()`.
+
+        with Signals() as signals:
+            ...                               # a signal here raises Stop
+            with signals.hold():
+                write the file                # a signal here waits until the file is complete
+    """
+    NAMES = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.held = None                               # a signal that arrived during hold()
+        self.holding = 0
+        self.previous = {}
+
+    def _handler(self, signum, frame):
+        if self.holding:
+            self.held = self.held or signum
+            return
+        raise Stop(signum)
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():   # only it may set handlers
+            for s in self.NAMES:
+                self.previous[s] = signal.signal(s, self._handler)
+        return self
+
+    def __exit__(self, *exc):
+        for s, handler in self.previous.items():
+            signal.signal(s, handler)
+        self.previous.clear()
+
+    @contextmanager
+    def hold(self, then_stop=True):
+        """Postpone SIGINT/SIGTERM until the block ends; then raise Stop if one came
+        (then_stop=False: leave it in .held for the caller to read)."""
+        self.holding += 1
+        try:
+            yield
+        finally:
+            self.holding -= 1
+            if then_stop and not self.holding and self.held:
+                signum, self.held = self.held, None
+                raise Stop(signum)

@@ -1,0 +1,195 @@
+"""Every file a run writes, planned before anything is loaded, written so that nothing is lost.
+
+stylize.py writes four kinds of file: the result, the --save-every snapshots, the
+--plot curves and the --log. This module holds the rules they follow:
+
+- `make_plan` lists every path the run will write and refuses, in one line, a
+  plan that would touch an input (the photo, a painting, the start image, the
+  weights: compared as files, so links count), name one file twice, write into a
+  folder that is missing or not writable (found out by creating a file there),
+  or use a name longer than the file system allows.
+- `claim` takes a name with an exclusive create, so that a second run started
+  with the same --output is refused while the first one is still working.
+- `write_atomic` writes bytes to a short temporary name beside the target and
+  then renames it into place (or links it, when an existing file must not be
+  replaced): a reader never sees a half-written file.
+- `write_or_rescue` tries the target, then a name beside it, then the system's
+  temporary folder, and says where the bytes went: a finished image is not lost
+  to a full disk or a folder that became read-only.
+
+The same approach as most careful command-line tools (rsync, git's lock files):
+exclusive create for ownership, write-then-rename for atomicity.
+"""
+import errno
+import os
+import secrets
+import tempfile
+from pathlib import Path
+
+
+class PlanError(Exception):
+    """A plan that cannot be carried out; the message is one line for the user."""
+
+
+class SaveError(Exception):
+    """Nothing could be written anywhere; the message says what was tried."""
+
+
+def same_file(a, b):
+    """True if a and b name the same file: the same resolved path, or (both existing) the
+    same inode, so hard links and symbolic links count."""
+    a, b = Path(a), Path(b)
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:                                    # one of them does not exist yet
+        return False
+
+
+def name_max(folder):
+    """The longest file name the folder's file system takes (255 on most)."""
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        return 255
+
+
+def check_writable(folder):
+    """None if a file can be created in `folder`, else the reason (by trying: permissions,
+    read-only mounts and full disks all show up here, as they would at the end)."""
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".stylize-")
+    except OSError as e:
+        return e.strerror or str(e)
+    os.close(fd)
+    os.remove(probe)
+    return None
+
+
+def make_plan(planned, inputs, overwrite):
+    """Check every path a run will write before anything is loaded; PlanError if one can't be.
+
+    planned: [(what, path)], e.g. [("--output", "out.png"), ("--log", "run.jsonl")];
+    inputs: the paths the run reads. Returns the planned paths as Path objects.
+    """
+    seen = []
+    for what, path in planned:
+        path = Path(path)
+        folder = path.resolve().parent if path.name else path
+        if path.is_dir():
+            raise PlanError(f"{what} {path} is a folder; give a file name")
+        if not folder.is_dir():
+            raise PlanError(f"{what} {path}: the folder {path.parent} does not exist")
+        if len(os.fsencode(path.name)) > name_max(folder):
+            raise PlanError(f"{what} {path}: the name is longer than the {name_max(folder)} "
+                            "bytes the file system allows")
+        for source in inputs:
+            if same_file(path, source):
+                raise PlanError(f"{what} {path} is one of the inputs ({source}); "
+                                "choose another name")
+        for other_what, other in seen:
+            if same_file(path, other):
+                raise PlanError(f"{what} {path} is also {other_what}; choose another name")
+        if not overwrite and os.path.lexists(path):
+            raise PlanError(f"{path} already exists; choose another name or add --overwrite")
+        seen.append((what, path))
+    for folder in dict.fromkeys(Path(p).resolve().parent for _, p in seen):
+        reason = check_writable(folder)
+        if reason:
+            raise PlanError(f"cannot write in {folder}: {reason}")
+    return [p for _, p in seen]
+
+
+def claim(path):
+    """Create `path` empty and exclusively; return its identity (device, inode).
+
+    FileExistsError if it exists: another run (or anyone) has taken the name.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        st = os.fstat(fd)
+    finally:
+        os.close(fd)
+    return st.st_dev, st.st_ino
+
+
+def still_ours(path, identity):
+    """True if `path` is still the empty file `claim` made."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return (st.st_dev, st.st_ino) == identity and st.st_size == 0
+
+
+def release(path, identity):
+    """Remove a claimed file if it is still the empty one we made (a stop before any result)."""
+    if identity is not None and still_ours(path, identity):
+        try:
+            os.remove(path)
+        except OSError:
+            pass
+
+
+def write_atomic(path, data, replace=True):
+    """Write `data` (bytes) to `path` through a temporary file in the same folder.
+
+    replace=True renames over an existing file; replace=False links the new file
+    into place and raises FileExistsError if the name is taken meanwhile. The
+    temporary name is short (".stylize-XXXXXXXX.tmp"), whatever the length of
+    `path`'s name, and is removed on any failure.
+    """
+    path = Path(path)
+    tmp = path.parent / f".stylize-{secrets.token_hex(4)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        if replace:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)                         # FileExistsError: not ours to replace
+    finally:
+        if os.path.lexists(tmp):          # a failure, or the link's second name: not needed
+            os.remove(tmp)
+
+
+def rescue_names(path):
+    """Where a result goes when its own name can't be written: beside it, then the temp folder."""
+    path = Path(path)
+    tag = f"{path.stem[:100]}-rescued-{os.getpid()}{path.suffix}"
+    return [path.with_name(tag), Path(tempfile.gettempdir()) / tag]
+
+
+def write_or_rescue(path, data, replace=True, why=None):
+    """Write `data` to `path`, else to a rescue name; return (where, why not `path`).
+
+    `why` comes back None when `path` itself was written. Given a `why`, `path` is not
+    tried (it is known to be unusable). SaveError if nothing could be written
+    anywhere, naming each place tried and the reason.
+    """
+    tried = []
+    if why is None:
+        try:
+            write_atomic(path, data, replace)
+            return Path(path), None
+        except OSError as e:
+            why = describe(e)
+    tried.append(f"{path} ({why})")
+    for spare in rescue_names(path):
+        try:
+            write_atomic(spare, data, replace=False)
+            return spare, why
+        except OSError as e:
+            tried.append(f"{spare} ({describe(e)})")
+    raise SaveError("could not write the image anywhere: " + "; ".join(tried))
+
+
+def describe(error):
+    """An OSError in a few words: 'No space left on device', 'File too large', ..."""
+    if error.errno in (errno.EFBIG,):
+        return "file too large for this process's limit or the file system"
+    return error.strerror or error.__class__.__name__
