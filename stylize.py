@@ -105,8 +105,10 @@ def weight_list(text):
         weights = [float(w) for w in text.split(",") if w.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be comma-separated numbers, got {text}")
-    if not weights or any(not (w >= 0) or math.isinf(w) for w in weights) or sum(weights) <= 0:
-        raise argparse.ArgumentTypeError(f"must be finite numbers >= 0, not all zero, got {text}")
+    if not weights or any(not (w >= 0) or math.isinf(w) for w in weights) or \
+            not 0 < sum(weights) < math.inf:
+        raise argparse.ArgumentTypeError(f"must be finite numbers >= 0, not all zero, with a "
+                                         f"finite sum, got {text}")
     return weights
 
 
@@ -246,6 +248,9 @@ def check_arguments(args):
                       f"{min_input_size(deepest)} pixels")
     if args.weights and Path(args.weights).is_dir():
         raise Refusal(f"--weights {args.weights} is a folder; give the .h5 file")
+    if args.weights and not Path(args.weights).exists():
+        raise Refusal(f"--weights {args.weights}: no such file (without --weights, "
+                      "weights/vgg19.h5 is fetched on first use)")
     return settings
 
 
@@ -301,7 +306,9 @@ def main(argv=None):
     stderr = sys.stderr
     sys.stderr = SafeStream(stderr)             # a closed stderr never stops the run
     try:
-        with Signals() as signals, warnings.catch_warnings():
+        # As a program, the signals are ignored once main() has said how the run ended, so
+        # that a late Ctrl-C can't kill Python's shutdown; as a function, they are given back.
+        with Signals(then_ignore=__name__ == "__main__") as signals, warnings.catch_warnings():
             warnings.showwarning = lambda message, category, *rest, **kw: \
                 warn(f"{category.__name__}: {message}")          # a library's warning: one line
             try:

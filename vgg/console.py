@@ -96,10 +96,11 @@ class Signals:
     """
     NAMES = (signal.SIGINT, signal.SIGTERM)
 
-    def __init__(self):
+    def __init__(self, then_ignore=False):
         self.held = None                               # a signal that arrived during hold()
         self.holding = 0
         self.previous = {}
+        self.then_ignore = then_ignore                 # at the end: ignore, not the old handlers
 
     def _handler(self, signum, frame):
         if self.holding:
@@ -115,7 +116,7 @@ class Signals:
 
     def __exit__(self, *exc):
         for s, handler in self.previous.items():
-            signal.signal(s, handler)
+            signal.signal(s, signal.SIG_IGN if self.then_ignore else handler)
         self.previous.clear()
 
     @contextmanager

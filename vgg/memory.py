@@ -51,13 +51,15 @@ def run_bytes(canvas, style_shapes, taps, history, optimizer="lbfgs", engine="fa
 def plan_memory(canvas, style_shapes, taps, history, optimizer, engine, have, size, style_scale):
     """(bytes needed, None) if the run fits in `have` bytes, else (bytes, a setting that fits).
 
-    The advice is checked with the same estimate: the largest --size (a multiple of
-    16, the style images shrinking with it) that fits; else, for L-BFGS, the largest
-    --history; and a smaller --style-scale when a style image alone is the problem.
+    The advice is checked with the same estimate, against 90% of `have`: the largest
+    --size (a multiple of 16, the style images shrinking with it) that fits; for
+    L-BFGS, the largest --history; and a smaller --style-scale when a style image
+    alone is the problem.
     """
     need = run_bytes(canvas, style_shapes, taps, history, optimizer, engine)
     if need <= have:
         return need, None
+    have = 0.9 * have                      # advice with room to spare: free memory moves
 
     def scaled(shape, k):
         return tuple(max(1, round(n * k)) for n in shape)

@@ -135,11 +135,15 @@ class Outputs:
         """
         data = images.encode_image(image, self.output)
         with self._hold(then_stop=False):
-            if self.overwrite or files.still_ours(self.output, self.claims.get(self.output)):
-                where, why = files.write_or_rescue(self.output, data, replace=True)
-            else:                      # the name we claimed was removed or replaced meanwhile
-                where, why = files.write_or_rescue(
-                    self.output, data, why="it was removed or replaced during the run")
+            try:
+                if self.overwrite or files.still_ours(self.output, self.claims.get(self.output)):
+                    where, why = files.write_or_rescue(self.output, data, replace=True)
+                else:                  # the name we claimed was removed or replaced meanwhile
+                    where, why = files.write_or_rescue(
+                        self.output, data, why="it was removed or replaced during the run")
+            except files.SaveError:
+                self.release_output()                                # no empty file left behind
+                raise
             if where == self.output:
                 self.claims.pop(self.output, None)                   # it holds the result now
             else:

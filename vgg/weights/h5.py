@@ -77,13 +77,21 @@ def write_h5(params, path, attrs=None):
             os.remove(tmp)
 
 
+def _numbers(f, key, path):
+    """The dataset f[key] as float32; WeightsError if it is a group, text or absent."""
+    item = f.get(key)
+    if item is None:
+        raise WeightsError(f"{path}: layer {key.split('/')[0]} is missing")
+    if not isinstance(item, h5py.Dataset) or item.dtype.kind not in "fiu":
+        raise WeightsError(f"{path}: {key} should be an array of numbers, but holds "
+                           f"{'a group' if isinstance(item, h5py.Group) else item.dtype}")
+    return item[()].astype(np.float32)
+
+
 def _read_project_h5(f, path):
     params = {}
     for name in CONV_NAMES:
-        if f"{name}/W" not in f or f"{name}/b" not in f:
-            raise WeightsError(f"{path}: layer {name} is missing")
-        params[name] = (f[f"{name}/W"][()].astype(np.float32),
-                        f[f"{name}/b"][()].astype(np.float32))
+        params[name] = (_numbers(f, f"{name}/W", path), _numbers(f, f"{name}/b", path))
     check_params(params, str(path))
     stored = f.attrs.get("sha256")
     if params_checksum(params) != stored:
@@ -111,9 +119,12 @@ def _read_keras_h5(f, path):
     params = {}
     for name in CONV_NAMES:
         group = f.get(keras_name(name))
-        kernel, bias = _keras_datasets(group) if group is not None else (None, None)
+        kernel, bias = _keras_datasets(group) if isinstance(group, h5py.Group) else (None, None)
         if kernel is None or bias is None:
             raise WeightsError(f"{path}: layer {keras_name(name)} ({name}) is missing")
+        if kernel.dtype.kind not in "fiu" or bias.dtype.kind not in "fiu":
+            raise WeightsError(f"{path}: layer {keras_name(name)} holds {kernel.dtype} and "
+                               f"{bias.dtype}, not arrays of numbers")
         W = kernel[()].astype(np.float32)  # (KH, KW, C, K)
         if W.ndim != 4:
             raise WeightsError(f"{path}: layer {keras_name(name)} has a kernel of shape "
@@ -129,6 +140,8 @@ def read_weights(path):
     path = Path(path)
     if not path.exists():
         raise WeightsError(f"weights file not found: {path}\n{MANUAL_ROUTE}")
+    if path.is_dir():
+        raise WeightsError(f"{path} is a folder; give the weights file (.h5) itself")
     try:
         with h5py.File(path, "r") as f:
             if f.attrs.get("format") == FORMAT:
