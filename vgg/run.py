@@ -34,7 +34,7 @@ from .transfer import CONTENT_LAYERS, STYLE_LAYERS, Objective, resize_array
 
 # The weights of eq. 7 for each normalisation of the terms (vgg/transfer.py). "relative"'s
 # were chosen by measurement on the pairs of benchmarks/look.py (README, "The defaults").
-WEIGHTS = {"relative": dict(alpha=0.1, beta=1.0, tv=0.1),
+WEIGHTS = {"relative": dict(alpha=0.1, beta=1.0, tv=0.03),
            "paper": dict(alpha=None, beta=1.0, tv=1e-3)}   # alpha None: default_alpha(size)
 LEARNING_RATES = {"lbfgs": 1.0, "adam": 10.0}              # in pixel units (0..255 scale)
 LINE_SEARCH = {"strong-wolfe": "strong_wolfe", "none": None}
