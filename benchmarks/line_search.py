@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import stylize  # noqa: E402  (sets the thread counts before NumPy is imported)
+import stylize  # noqa: E402  (the project root, inserted above)
 
 PHOTO = "tubingen.jpg"
 DEFAULT_STYLE = "starry_night.jpg"

@@ -434,3 +434,39 @@ def test_a_closed_stderr_never_costs_the_image(inputs, tmp_path):
                        preexec_fn=lambda: os.close(2))     # `2>&-`
     assert r.returncode == 0 and Image.open(out).size == (32, 25)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o.png"]
+
+
+# ----------------------------------------------------------------------------- more of the same kind
+
+def test_a_log_that_cannot_be_written_is_a_warning_and_the_run_goes_on(inputs, tmp_path):
+    out = tmp_path / "o.png"
+    r = run(base(inputs, "-o", out, "--log", "/dev/full", "--overwrite"))   # every write: ENOSPC
+    assert r.returncode == 0 and Image.open(out).size == (32, 25)
+    assert len(r.stderr.strip().splitlines()) == 1 and "warning" in r.stderr and "log" in r.stderr
+
+
+def test_a_plot_name_that_is_a_folder_is_refused(inputs, tmp_path):
+    (tmp_path / "o-loss.png").mkdir()
+    assert "folder" in one_line_error(run(base(inputs, "-o", tmp_path / "o.png", "--plot",
+                                                "--overwrite")))
+
+
+def test_a_closed_stdin_changes_nothing(inputs, tmp_path):
+    out = tmp_path / "o.png"
+    r = subprocess.run(STYLIZE + base(inputs, "-o", out), cwd=ROOT, timeout=300, capture_output=True,
+                       text=True, preexec_fn=lambda: os.close(0))
+    assert r.returncode == 0 and Image.open(out).size == (32, 25), r.stderr
+
+
+def test_names_with_spaces_and_accents_are_written(inputs, tmp_path):
+    out = tmp_path / "mon résultat final.png"
+    r = run(base(inputs, "-o", out, "--save-every", 2, "--log", tmp_path / "journal été.jsonl"))
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == \
+        ["journal été.jsonl", "mon résultat final-0002.png", "mon résultat final.png"]
+
+
+def test_snapshots_beyond_the_budget_are_not_planned(inputs, tmp_path):
+    (tmp_path / "o-0010.png").write_bytes(b"not ours")          # --save-every 10 > --iters 3
+    r = run(base(inputs, "-o", tmp_path / "o.png", "--save-every", 10))
+    assert r.returncode == 0 and (tmp_path / "o-0010.png").read_bytes() == b"not ours"
