@@ -150,14 +150,20 @@ def canvas_shapes(settings, content, styles, warn=None):
     shapes = []
     for size in settings.sizes():
         h, w = images.longest_side_shape(base.size, size)
-        if min(h, w) < need:
-            factor = need / min(h, w)
-            h, w = max(need, round(h * factor)), max(need, round(w * factor))
-            if warn:
-                warn(f"the image is too small for {settings.deepest()} at {size} px; "
-                     f"upscaled to {w}x{h}")
-        shapes.append((h, w))
+        if min(h, w) < need and warn:
+            H, W = at_least(h, w, need)
+            warn(f"the image is too small for {settings.deepest()} at {size} px; "
+                 f"upscaled to {W}x{H}")
+        shapes.append(at_least(h, w, need))
     return shapes
+
+
+def at_least(h, w, need):
+    """(h, w) scaled up, keeping the proportions, until the shorter side is at least `need`."""
+    if min(h, w) >= need:
+        return h, w
+    factor = need / min(h, w)
+    return max(need, round(h * factor)), max(need, round(w * factor))
 
 
 def style_shapes(settings, canvas, styles):
@@ -165,14 +171,7 @@ def style_shapes(settings, canvas, styles):
     --style-scale, upscaled like the canvas where too small for the deepest layer."""
     need = min_input_size(settings.deepest())
     size = max(1, round(max(canvas) * settings.style_scale))
-    shapes = []
-    for p in styles:
-        h, w = images.longest_side_shape(p.size, size)
-        if min(h, w) < need:
-            factor = need / min(h, w)
-            h, w = max(need, round(h * factor)), max(need, round(w * factor))
-        shapes.append((h, w))
-    return shapes
+    return [at_least(*images.longest_side_shape(p.size, size), need) for p in styles]
 
 
 class Stylization:
