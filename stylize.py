@@ -35,6 +35,8 @@ if __name__ == "__main__":
 
     signal.signal(signal.SIGINT, stop_at_once)
     signal.signal(signal.SIGTERM, stop_at_once)
+    from vgg.console import guard_standard_fds
+    guard_standard_fds()            # a closed 0/1/2 gets the null device before any file opens
 
 # The imports come after the handlers on purpose: NumPy takes a moment to load.
 import argparse
@@ -46,7 +48,7 @@ from pathlib import Path
 from minigrad.backend import BACKENDS, BackendUnavailable, backend_module
 from minigrad.layers import ENGINES
 from vgg import images
-from vgg.console import SafeStream, Signals, Stop, guard_standard_fds
+from vgg.console import SafeStream, Signals, Stop
 from vgg.files import PlanError, SaveError
 from vgg.images import ImageError
 from vgg.memory import available_memory, plan_memory
@@ -298,14 +300,13 @@ def warn(message):
 # ----------------------------------------------------------------------------- the run
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    if args.list_layers:
-        print_layers()
-        return 0
-    guard_standard_fds()                        # a closed 0/1/2 gets the null device, not our files
     stderr = sys.stderr
     sys.stderr = SafeStream(stderr)             # a closed stderr never stops the run
     try:
+        args = build_parser().parse_args(argv)
+        if args.list_layers:
+            print_layers()
+            return 0
         # As a program, the signals are ignored once main() has said how the run ended, so
         # that a late Ctrl-C can't kill Python's shutdown; as a function, they are given back.
         with Signals(then_ignore=__name__ == "__main__") as signals, warnings.catch_warnings():

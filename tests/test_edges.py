@@ -470,3 +470,9 @@ def test_snapshots_beyond_the_budget_are_not_planned(inputs, tmp_path):
     (tmp_path / "o-0010.png").write_bytes(b"not ours")          # --save-every 10 > --iters 3
     r = run(base(inputs, "-o", tmp_path / "o.png", "--save-every", 10))
     assert r.returncode == 0 and (tmp_path / "o-0010.png").read_bytes() == b"not ours"
+
+
+def test_a_bad_argument_with_stderr_closed_still_exits_2(inputs, tmp_path):
+    r = subprocess.run(STYLIZE + ["--size", "-1", "-o", str(tmp_path / "o.png")], cwd=ROOT,
+                       timeout=120, stdout=subprocess.DEVNULL, preexec_fn=lambda: os.close(2))
+    assert r.returncode == 2 and list(tmp_path.iterdir()) == []
