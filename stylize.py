@@ -372,14 +372,15 @@ def unused_name(path):
 def run(args, settings, outputs, signals):
     """Claim the outputs, load, optimise, save; every way out keeps what the run has made."""
     say = (lambda *a: None) if args.quiet else (lambda m: print(m, file=sys.stderr))
-    try:
-        outputs.claim()
-    except PlanError as e:
-        raise Refusal(str(e))
     stylization = None
     try:
+        try:
+            outputs.claim()
+        except PlanError as e:
+            raise Refusal(str(e))
         stylization = prepare(args, settings, say)
-        history = follow(args, stylization, outputs)
+        signals.check()
+        history = follow(args, stylization, outputs, signals)
     except Stop as stop:
         if stylization is None or stylization.steps == 0:
             outputs.release()
@@ -430,8 +431,8 @@ def run(args, settings, outputs, signals):
         f"({seconds / max(1, stylization.evals):.2f} s/evaluation), "
         f"final loss {stylization.loss:.4g} (content {t.get('content', 0):.4g}, "
         f"style {t.get('style', 0):.4g}, tv {t.get('tv', 0):.4g}) -> {path}")
-    if signals.held:                         # Ctrl-C or SIGTERM came while the result was saved
-        stop = Stop(signals.held)
+    if signals.held or signals.received:     # Ctrl-C or SIGTERM came while the result was saved
+        stop = Stop(signals.held or signals.received)
         print(f"stylize.py: {stop.said} while saving; the finished result is in {path}",
               file=sys.stderr)
         return stop.status
@@ -468,7 +469,7 @@ def prepare(args, settings, say):
     return stylization
 
 
-def follow(args, stylization, outputs):
+def follow(args, stylization, outputs, signals):
     """Drive the run: a progress bar, the log and the --save-every snapshots; the loss history."""
     from tqdm import tqdm
     s = stylization.settings
@@ -477,6 +478,7 @@ def follow(args, stylization, outputs):
                file=sys.stderr, dynamic_ncols=True)
     with bar:
         for r in stylization.reports():
+            signals.check()                                  # a Ctrl-C the collector swallowed
             t = r.terms
             entry = {"iter": r.step, "evals": r.evals, "loss": r.loss, "content": t["content"],
                      "style": t["style"], "tv": t["tv"], "seconds": round(r.seconds, 4)}

@@ -476,3 +476,16 @@ def test_a_bad_argument_with_stderr_closed_still_exits_2(inputs, tmp_path):
     r = subprocess.run(STYLIZE + ["--size", "-1", "-o", str(tmp_path / "o.png")], cwd=ROOT,
                        timeout=120, stdout=subprocess.DEVNULL, preexec_fn=lambda: os.close(2))
     assert r.returncode == 2 and list(tmp_path.iterdir()) == []
+
+
+def test_a_stop_lost_in_a_callback_is_delivered_at_the_next_check(capsys):
+    from vgg.console import Signals, Stop
+
+    class Collected:
+        def __del__(self):                           # as a weakref callback or __del__ would
+            signals._handler(signal.SIGINT, None)
+    with Signals() as signals:
+        Collected()                                  # the Stop is raised in __del__, and lost
+        assert "Stop" not in capsys.readouterr().err  # ... silently, not as "Exception ignored"
+        with pytest.raises(Stop):
+            signals.check()

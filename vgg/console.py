@@ -20,6 +20,7 @@ programs (compare git's and rsync's handling of SIGPIPE and SIGTERM).
 """
 import os
 import signal
+import sys
 import threading
 from contextlib import contextmanager
 
@@ -93,30 +94,53 @@ class Signals:
             ...                               # a signal here raises Stop
             with signals.hold():
                 write the file                # a signal here waits until the file is complete
+            signals.check()                   # at safe points: a Stop that got lost is raised
     """
     NAMES = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self, then_ignore=False):
         self.held = None                               # a signal that arrived during hold()
+        self.received = None                           # the first signal, delivered or not
         self.holding = 0
         self.previous = {}
         self.then_ignore = then_ignore                 # at the end: ignore, not the old handlers
 
     def _handler(self, signum, frame):
+        self.received = self.received or signum
         if self.holding:
             self.held = self.held or signum
             return
         raise Stop(signum)
 
+    def check(self):
+        """Raise Stop if a signal came and was lost on its way.
+
+        A handler's exception surfaces wherever the main thread is. If that is a
+        weakref callback or a __del__ run by the garbage collector, Python prints
+        "Exception ignored" and carries on, and the Stop is lost. Calling check()
+        at safe points (after each step) delivers it after all.
+        """
+        if self.received and not self.holding:
+            raise Stop(self.received)
+
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():   # only it may set handlers
             for s in self.NAMES:
                 self.previous[s] = signal.signal(s, self._handler)
+            self.previous_hook = sys.unraisablehook
+            sys.unraisablehook = self._unraisable
         return self
+
+    def _unraisable(self, info):
+        """A Stop lost in a callback is not an error to print: check() delivers it."""
+        if not isinstance(info.exc_value, Stop):
+            self.previous_hook(info)
 
     def __exit__(self, *exc):
         for s, handler in self.previous.items():
             signal.signal(s, signal.SIG_IGN if self.then_ignore else handler)
+        if self.previous:
+            sys.unraisablehook = self.previous_hook
         self.previous.clear()
 
     @contextmanager

@@ -64,6 +64,10 @@ class Outputs:
         """Take the output and the log names (without --overwrite); PlanError if taken."""
         if self.overwrite:
             return
+        with self._hold():                # a signal waits until every claim is recorded
+            self._claim_all()
+
+    def _claim_all(self):
         for path in [self.output] + ([self.log_path] if self.log_path else []):
             try:
                 self.claims[path] = files.claim(path)
