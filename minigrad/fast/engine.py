@@ -20,6 +20,9 @@ default here and nowhere else:
                 those pixels (measured: 2e-3 to 2e-2 on VGG's image gradient); in the
                 image gradient, linear in dout, the rounding stays rounding (4e-6).
                 On a GPU F(2x2), the only one measured there.
+    (transforms) Winograd's tile transforms per backend, TRANSFORMS: small matrix
+                products on the CPU (winograd.py), one CUDA kernel each on a GPU
+                (cuda.py), where ReLU is one kernel too.
     band_bytes  working-set size of one band of rows (BAND_BYTES per backend): on a CPU
                 near the caches, on a GPU as large as memory comfortably allows.
     min_tiles   Winograd's bands have at least this many tiles (256), so that
@@ -49,12 +52,14 @@ import numpy as np
 
 from ..backend import get_array_module
 from .. import pool
-from . import conv, elementwise, winograd
+from . import conv, cuda, elementwise, winograd
 from .threads import Workers, check_threads, default_threads
 
 CONV3X3 = {"numpy": "winograd", "cupy": "im2col"}
 BAND_BYTES = {"numpy": 8 * 2**20, "cupy": 2 * 2**30}
 WINOGRAD_TILE = {"numpy": (2, 4), "cupy": (2, 2)}          # (forward, image gradient)
+TRANSFORMS = {"numpy": (winograd.data_transform, winograd.inverse_transform),   # matrix products
+              "cupy": (cuda.data_transform, cuda.inverse_transform)}           # one kernel each
 KERNEL_CACHE_BYTES = {"numpy": 32 * 2**20, "cupy": 2 * 2**30}
 
 
@@ -140,8 +145,9 @@ class FastEngine:
     def conv2d_forward(self, x, w, b, stride=1, pad=0):
         """As minigrad.conv.conv2d_forward_im2col: out (N, K, OH, OW), cache (x, w, b, stride, pad)."""
         if self.uses_winograd(w, stride, pad):
-            out = winograd.conv3x3(x, self.kernel(w, self.tile(x, forward=True)), b, None, self.workers(x),
-                                   self.bytes_per_band(x), self.min_tiles)
+            out = winograd.conv3x3(x, self.kernel(w, self.tile(x, forward=True)), b, None,
+                                   self.workers(x), self.bytes_per_band(x), self.min_tiles,
+                                   TRANSFORMS[self._backend(x)])
         else:
             out = conv.forward(x, w, b, stride, pad, self.bytes_per_band(x), self.workers(x))
         return out, (x, w, b, stride, pad)
@@ -159,7 +165,8 @@ class FastEngine:
             dx = xp.empty(x.shape, dtype=dout.dtype)
             U = self.kernel(w, self.tile(dout, forward=False))
             winograd.conv3x3(dout[:, :, ::-1, ::-1], U.transpose(0, 2, 1), None,
-                             dx[:, :, ::-1, ::-1], self.workers(dout), band_bytes, self.min_tiles)
+                             dx[:, :, ::-1, ::-1], self.workers(dout), band_bytes, self.min_tiles,
+                             TRANSFORMS[self._backend(dout)])
         else:
             dx = conv.backward_dx(dout, x.shape, w, stride, pad, band_bytes)
         if not need_dw:
@@ -168,9 +175,13 @@ class FastEngine:
         return dx, dw, db
 
     def relu_forward(self, x):
+        if self._backend(x) == "cupy":
+            return cuda.relu_forward(x)                               # y and mask in one kernel
         return elementwise.relu_forward(x, self.workers(x))
 
     def relu_backward(self, dout, mask):
+        if self._backend(dout) == "cupy":
+            return cuda.relu_backward(dout, mask)
         return elementwise.relu_backward(dout, mask, self.workers(dout))
 
     def maxpool_forward(self, x, k, stride):

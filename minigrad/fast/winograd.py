@@ -136,7 +136,7 @@ def conv3x3_forward_naive(x, w, b, m=2):
 # Fast: all tiles of a band of tile rows at once, the channel sums as a*a GEMMs.
 # --------------------------------------------------------------------------
 
-def conv3x3(x, U, b, out, workers, band_bytes, min_tiles):
+def conv3x3(x, U, b, out, workers, band_bytes, min_tiles, transforms=None):
     """out (N, K, H, W) = x (N, C, H, W) convolved (3x3, stride 1, pad 1) with U (a*a, K, C).
 
     m = a - 2 comes from U (kernel_transform's m). U may be any view (the backward
@@ -144,9 +144,11 @@ def conv3x3(x, U, b, out, workers, band_bytes, min_tiles):
     None for a new array; b (K,) or None. Bands of tile rows: the larger scratch
     array (V (a*a, C, T) or M (a*a, K, T)) near a quarter of band_bytes, but at
     least min_tiles tiles, so that the matrix products stay efficient, and at least
-    one band per worker.
+    one band per worker. transforms: (data_transform, inverse_transform), these
+    below unless given (minigrad/fast/cuda.py has the same two as CUDA kernels).
     """
     xp = get_array_module(x)
+    data, inverse = transforms or (data_transform, inverse_transform)
     N, C, H, W = x.shape
     K, m = U.shape[1], tile_of(U)
     a = m + 2
@@ -162,9 +164,9 @@ def conv3x3(x, U, b, out, workers, band_bytes, min_tiles):
     def run(my_bands):
         work = Workspace(xp, x.dtype, size)                           # two buffers, reused
         for n, t0, t1 in my_bands:
-            V = data_transform(x[n], bt, m, t0, t1 - t0, TW, work)    # (a*a, C, T)   in B
+            V = data(x[n], bt, m, t0, t1 - t0, TW, work)              # (a*a, C, T)   in B
             M = xp.matmul(U, V, out=work.take("A", (a * a, K, V.shape[2])))   # (a*a, K, T)
-            inverse_transform(M, at, b, out[n, :, m * t0:m * t1], work)   # (K, <=m*nt rows, W)
+            inverse(M, at, b, out[n, :, m * t0:m * t1], work)         # (K, <=m*nt rows, W)
 
     workers.deal(run, bands)                   # bands are independent: dealt out like cards
     return out
