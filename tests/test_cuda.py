@@ -188,11 +188,13 @@ def test_relu_kernels_equal_the_reference(dtype, layout):
     rng = np.random.default_rng(2)
     x = rng.standard_normal((2, 3, 5, 4)).astype(dtype)
     x[0, 0, 0] = 0                                                    # ReLU'(0) = 0
+    x[1, 2, 3] = np.nan                                                 # passes, as in xp.maximum
     dout = rng.standard_normal(x.shape).astype(dtype)
     if layout == "transposed":
         x, dout = x.transpose(0, 1, 3, 2), dout.transpose(0, 1, 3, 2)
     y_ref, mask_ref = layers.relu_forward(x)
     y, mask = cuda.relu_forward(to_device(x, "cupy"))
-    assert np.array_equal(to_numpy(y), y_ref) and np.array_equal(to_numpy(mask), mask_ref)
+    assert np.array_equal(to_numpy(y), y_ref, equal_nan=True)
+    assert np.array_equal(to_numpy(mask), mask_ref)
     dx = cuda.relu_backward(to_device(dout, "cupy"), mask)
     assert np.array_equal(to_numpy(dx), layers.relu_backward(dout, mask_ref))

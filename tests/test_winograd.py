@@ -17,7 +17,7 @@ from minigrad.fast import FastEngine, winograd
 from minigrad.fast.threads import Workers
 from minigrad.gradcheck import relative_error
 
-TOL = {"float64": 1e-12, "float32": 1e-5}
+TOL = {"float64": 1e-12, "float32": 1e-5}     # small channel counts: F(4x4) too
 TILES = [2, 4]
 
 # (N, C, H, W, K)
@@ -161,3 +161,19 @@ def test_kept_transforms_stay_within_their_budget(backend, to_backend):
     assert engine._kept_bytes == one
     del w
     assert engine._kept_bytes == 0 and engine.kernel(w2, 4) is engine.kernel(w2, 4)
+
+
+@pytest.mark.parametrize("m, tol", [(2, 2e-6), (4, 2e-5)], ids=["F2", "F4"])
+def test_float32_rounding_on_a_vgg_layer_stays_within_the_stated_bound(m, tol):
+    """A 256-channel layer (conv3_x's shape) on ReLU-like input: the float32 error of each
+    tile size, forward and image gradient, against the float64 sums (winograd.py's docstring)."""
+    rng = np.random.default_rng(4)
+    x = np.maximum(rng.standard_normal((1, 256, 16, 16)), 0)
+    w, b = 0.03 * rng.standard_normal((256, 256, 3, 3)), 0.1 * rng.standard_normal(256)
+    dout = rng.standard_normal((1, 256, 16, 16))
+    ref, cache = conv.conv2d_forward_im2col(x, w, b, 1, 1)
+    ref_dx = conv.conv2d_backward_im2col(dout, cache, need_dw=False)[0]
+    engine = FastEngine(conv3x3="winograd", winograd_tile=m)
+    out, c32 = engine.conv2d_forward(*(a.astype(np.float32) for a in (x, w, b)), 1, 1)
+    dx = engine.conv2d_backward(dout.astype(np.float32), c32, need_dw=False)[0]
+    assert relative_error(out, ref) < tol and relative_error(dx, ref_dx) < tol

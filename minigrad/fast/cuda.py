@@ -179,7 +179,8 @@ def relu_forward(x):
     if "relu_forward" not in _kernels:
         _kernels["relu_forward"] = cp.ElementwiseKernel(
             "T x", "T y, bool mask",
-            "mask = x > 0; y = mask ? x : (T)0;",                     # y = max(x, 0), 1[x > 0]
+            "mask = x > 0; y = (mask || x != x) ? x : (T)0;",         # y = max(x, 0), 1[x > 0];
+                                                                      # NaN passes, as in xp.maximum
             "minigrad_relu_forward")
     xp = get_array_module(x)
     y, mask = xp.empty(x.shape, dtype=x.dtype), xp.empty(x.shape, dtype=bool)
