@@ -1,6 +1,8 @@
-"""Winograd F(2x2, 3x3) (minigrad/fast/winograd.py) against the naive convolution of conv.py.
+"""Winograd F(2x2, 3x3) and F(4x4, 3x3) (minigrad/fast/winograd.py) against the naive
+convolution of conv.py.
 
-Odd and even sizes (a half tile at the bottom or right), one pixel, several channels,
+First the algebra, in float64: each tile size's matrices compute a 1-D correlation
+exactly. Then odd and even sizes (a half tile at the bottom or right), one pixel, several channels,
 bands of one tile row and of the whole image, one worker or three, forward and both
 backward paths (image gradient through Winograd, weight gradient through im2col),
 float64 and float32. The fast engine is steered by its constructor's arguments.
@@ -15,7 +17,8 @@ from minigrad.fast import FastEngine, winograd
 from minigrad.fast.threads import Workers
 from minigrad.gradcheck import relative_error
 
-TOL = {"float64": 1e-12, "float32": 1e-5}
+TOL = {"float64": 1e-12, "float32": 1e-5}     # small channel counts: F(4x4) too
+TILES = [2, 4]
 
 # (N, C, H, W, K)
 CASES = [(1, 3, 7, 9, 4), (2, 5, 6, 5, 3), (1, 4, 1, 1, 2), (1, 2, 2, 3, 3),
@@ -40,31 +43,45 @@ def winograd_engine(**settings):
     return FastEngine(conv3x3="winograd", winograd_min_channels=1, **settings)
 
 
+@pytest.mark.parametrize("m", TILES)
+def test_matrices_compute_a_1d_correlation(m):
+    """F(m, 3): A^T [(G g) * (B^T d)] = the m outputs y_i = sum_k d[i + k] g[k]."""
+    BT, G, AT = winograd.MATRICES[m]
+    rng = np.random.default_rng(m)
+    for _ in range(20):
+        d, g = rng.standard_normal(m + 2), rng.standard_normal(3)
+        y = np.array([d[i:i + 3] @ g for i in range(m)])
+        assert np.abs(AT @ ((G @ g) * (BT @ d)) - y).max() < 1e-13 * np.abs(d).max() * np.abs(g).max() * 10
+
+
+@pytest.mark.parametrize("m", TILES)
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("case", CASES, ids=ids)
-def test_winograd_reference_equals_naive_conv(case, dtype, backend, to_backend):
+def test_winograd_reference_equals_naive_conv(case, dtype, m, backend, to_backend):
     x, w, b, _ = inputs(*case, dtype, to_backend)
     ref, _ = conv.conv2d_forward_naive(x, w, b, 1, 1)
-    assert relative_error(winograd.conv3x3_forward_naive(x, w, b), ref) < TOL[dtype]
+    assert relative_error(winograd.conv3x3_forward_naive(x, w, b, m), ref) < TOL[dtype]
 
 
+@pytest.mark.parametrize("m", TILES)
 @pytest.mark.parametrize("band", list(BANDS))
 @pytest.mark.parametrize("case", CASES, ids=ids)
-def test_banded_conv3x3_equals_naive(case, band, backend, to_backend):
+def test_banded_conv3x3_equals_naive(case, band, m, backend, to_backend):
     x, w, b, _ = inputs(*case, "float64", to_backend)
     settings = {"band_bytes": 8 * 2**20, "min_tiles": 256, **BANDS[band]}
     workers = Workers(settings["threads"] if backend == "numpy" else 1)   # the engine's choice
-    U = winograd.kernel_transform(w, workers)
+    U = winograd.kernel_transform(w, m, workers)
     out = winograd.conv3x3(x, U, b, None, workers, settings["band_bytes"], settings["min_tiles"])
     ref, _ = conv.conv2d_forward_naive(x, w, b, 1, 1)
     assert relative_error(out, ref) < TOL["float64"]
 
 
+@pytest.mark.parametrize("m", TILES + [(2, 4)], ids=["F2", "F4", "F2-forward-F4-backward"])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("band", list(BANDS))
 @pytest.mark.parametrize("case", CASES, ids=ids)
-def test_fast_winograd_conv_equals_naive(case, dtype, band, backend, to_backend):
-    engine = winograd_engine(**BANDS[band])
+def test_fast_winograd_conv_equals_naive(case, dtype, band, m, backend, to_backend):
+    engine = winograd_engine(winograd_tile=m, **BANDS[band])
     x, w, b, dout = inputs(*case, dtype, to_backend)
     assert engine.uses_winograd(w, 1, 1)
     ref, ref_cache = conv.conv2d_forward_naive(x, w, b, 1, 1)
@@ -97,6 +114,10 @@ def test_vgg_shapes_take_the_winograd_path_on_the_cpu():
     assert not FastEngine(conv3x3="im2col").uses_winograd(w, 1, 1)      # asked for im2col
     with pytest.raises(ValueError, match="conv3x3"):
         FastEngine(conv3x3="fft")
+    for bad in (3, (2,), (2, 6), "4"):
+        with pytest.raises(ValueError, match="winograd_tile"):
+            FastEngine(winograd_tile=bad)
+    assert FastEngine(winograd_tile=4).winograd_tile == (4, 4)
 
 
 def test_the_3x3_algorithm_is_a_backend_decision(backend, to_backend):
@@ -112,14 +133,47 @@ def test_fixed_weights_transform_each_kernel_once_and_forget_it_with_the_kernel(
     except TypeError:
         pytest.skip(f"{type(w)} cannot be watched: the fast engine recomputes its transform")
     fixed, free = FastEngine(conv3x3="winograd", fixed_weights=True), FastEngine(conv3x3="winograd")
-    assert fixed.kernel(w) is fixed.kernel(w)                           # kept
-    assert free.kernel(w) is not free.kernel(w)                         # computed each time
+    m = fixed.tile(x, forward=True)                                     # the tile this image takes
+    assert fixed.kernel(w, m) is fixed.kernel(w, m)                     # kept
+    assert free.kernel(w, m) is not free.kernel(w, m)                   # computed each time
     out, cache = fixed.conv2d_forward(x, w, b, 1, 1)
     assert relative_error(out, free.conv2d_forward(x, w, b, 1, 1)[0]) == 0
     assert len(fixed._kernels) == 1
     del w, cache
     assert len(fixed._kernels) == 0                                     # gone with its kernel
     kept = to_backend(np.ones((18, 17, 3, 3), np.float32))
-    transform = weakref.ref(fixed.kernel(kept))
+    transform = weakref.ref(fixed.kernel(kept, m))
     del fixed
     assert transform() is None                  # a weight array that stays keeps no transform
+
+
+def test_kept_transforms_stay_within_their_budget(backend, to_backend):
+    x, w, b, dout = inputs(1, 17, 6, 6, 18, "float32", to_backend)
+    w2 = to_backend(np.ones((18, 17, 3, 3), np.float32))
+    one = 36 * 18 * 17 * 4                                              # bytes of one F(4x4) U
+    engine = FastEngine(fixed_weights=True, winograd_tile=4, kernel_cache_bytes=one)
+    try:
+        weakref.ref(w)
+    except TypeError:
+        pytest.skip(f"{type(w)} cannot be watched: the fast engine recomputes its transform")
+    assert engine.kernel(w, 4) is engine.kernel(w, 4)                   # the first fits: kept
+    assert engine.kernel(w2, 4) is not engine.kernel(w2, 4)             # the second would not
+    assert engine._kept_bytes == one
+    del w
+    assert engine._kept_bytes == 0 and engine.kernel(w2, 4) is engine.kernel(w2, 4)
+
+
+@pytest.mark.parametrize("m, tol", [(2, 2e-6), (4, 2e-5)], ids=["F2", "F4"])
+def test_float32_rounding_on_a_vgg_layer_stays_within_the_stated_bound(m, tol):
+    """A 256-channel layer (conv3_x's shape) on ReLU-like input: the float32 error of each
+    tile size, forward and image gradient, against the float64 sums (winograd.py's docstring)."""
+    rng = np.random.default_rng(4)
+    x = np.maximum(rng.standard_normal((1, 256, 16, 16)), 0)
+    w, b = 0.03 * rng.standard_normal((256, 256, 3, 3)), 0.1 * rng.standard_normal(256)
+    dout = rng.standard_normal((1, 256, 16, 16))
+    ref, cache = conv.conv2d_forward_im2col(x, w, b, 1, 1)
+    ref_dx = conv.conv2d_backward_im2col(dout, cache, need_dw=False)[0]
+    engine = FastEngine(conv3x3="winograd", winograd_tile=m)
+    out, c32 = engine.conv2d_forward(*(a.astype(np.float32) for a in (x, w, b)), 1, 1)
+    dx = engine.conv2d_backward(dout.astype(np.float32), c32, need_dw=False)[0]
+    assert relative_error(out, ref) < tol and relative_error(dx, ref_dx) < tol

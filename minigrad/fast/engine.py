@@ -9,10 +9,20 @@ default here and nowhere else:
                 fewer multiplications win; on a GPU at 512 px its many small
                 transform kernels cost more in launches than im2col's one large
                 matrix product saves (measured on an H200: benchmarks/RESULTS.md).
-    winograd_min_channels
-                Winograd only when both channel counts reach this (16): with fewer,
-                the 16 matrix products do not pay for the tile transforms (conv1_1
-                has 3 input channels and takes im2col).
+    winograd_tile
+                Winograd's output tile m, F(2x2, 3x3) or F(4x4, 3x3): 2.25x or 4x fewer
+                multiplications (minigrad/fast/winograd.py); 2, 4, or a pair (forward,
+                image gradient). Default per backend, WINOGRAD_TILE: on the CPU F(2x2)
+                forward and F(4x4) backward. F(4x4) is 1.3-1.5x faster per layer, but
+                its float32 rounding (about 1e-5 of the largest output, against 1e-7)
+                in a forward moves activations that lie that close to zero across
+                ReLU's kink, and the gradient then differs by the whole of dout at
+                those pixels (measured: 2e-3 to 2e-2 on VGG's image gradient); in the
+                image gradient, linear in dout, the rounding stays rounding (4e-6).
+                On a GPU F(2x2), the only one measured there.
+    (transforms) Winograd's tile transforms per backend, TRANSFORMS: small matrix
+                products on the CPU (winograd.py), one CUDA kernel each on a GPU
+                (cuda.py), where ReLU is one kernel too.
     band_bytes  working-set size of one band of rows (BAND_BYTES per backend): on a CPU
                 near the caches, on a GPU as large as memory comfortably allows.
     min_tiles   Winograd's bands have at least this many tiles (256), so that
@@ -25,7 +35,13 @@ default here and nowhere else:
                 place (a frozen network such as vgg.model.VGG19; change weights by
                 assigning new arrays). Winograd's kernel transform U = G w G^T is
                 then computed once per weight array and kept while the array lives,
-                instead of at every forward and backward.
+                instead of at every forward and backward -- for the first kernels
+                seen, up to kernel_cache_bytes of transforms in all.
+    kernel_cache_bytes
+                the most memory kept transforms may take (KERNEL_CACHE_BYTES per
+                backend). F(4x4)'s U is 4 times its weights: VGG-19's up to conv5_1
+                would add 207 MB, more than a whole 256 px pass needs otherwise;
+                recomputing a transform costs about a tenth of a pass at 256 px.
 
 Tests build engines with small bands, several threads and a low channel threshold,
 so that every path runs on small arrays.
@@ -36,35 +52,50 @@ import numpy as np
 
 from ..backend import get_array_module
 from .. import pool
-from . import conv, elementwise, winograd
+from . import conv, cuda, elementwise, winograd
 from .threads import Workers, check_threads, default_threads
 
 CONV3X3 = {"numpy": "winograd", "cupy": "im2col"}
 BAND_BYTES = {"numpy": 8 * 2**20, "cupy": 2 * 2**30}
+WINOGRAD_TILE = {"numpy": (2, 4), "cupy": (2, 2)}          # (forward, image gradient)
+TRANSFORMS = {"numpy": (winograd.data_transform, winograd.inverse_transform),   # matrix products
+              "cupy": (cuda.data_transform, cuda.inverse_transform)}           # one kernel each
+KERNEL_CACHE_BYTES = {"numpy": 32 * 2**20, "cupy": 2 * 2**30}
 
 
 def _forget_kernel(engine_ref, key):
     """Drop a kernel's transform when its weight array is gone (if the engine is still here)."""
     engine = engine_ref()
     if engine is not None:
-        engine._kernels.pop(key, None)
+        U = engine._kernels.pop(key, None)
+        engine._kept_bytes -= 0 if U is None else U.nbytes
 
 
 class FastEngine:
     name = "fast"
 
     def __init__(self, conv3x3=None, winograd_min_channels=16, band_bytes=None,
-                 min_tiles=256, threads=None, fixed_weights=False):
+                 min_tiles=256, threads=None, fixed_weights=False, winograd_tile=None,
+                 kernel_cache_bytes=None):
         if conv3x3 not in (None, "winograd", "im2col"):
             raise ValueError(f"conv3x3 must be 'winograd' or 'im2col', not {conv3x3!r}")
+        if winograd_tile in (2, 4):
+            winograd_tile = (winograd_tile, winograd_tile)
+        if winograd_tile is not None and (
+                not isinstance(winograd_tile, tuple) or len(winograd_tile) != 2
+                or any(m not in (2, 4) for m in winograd_tile)):
+            raise ValueError(f"winograd_tile must be 2, 4 or a pair of them, not {winograd_tile!r}")
         self.conv3x3 = conv3x3
+        self.winograd_tile = winograd_tile
         self.winograd_min_channels = winograd_min_channels
         self.band_bytes = band_bytes
         self.min_tiles = min_tiles
         self.threads = default_threads() if threads is None else check_threads(threads)
         self._workers = {"numpy": Workers(self.threads), "cupy": Workers(1)}
         self.fixed_weights = fixed_weights
-        self._kernels = {}                  # fixed weights: {id(w): U} while w lives
+        self.kernel_cache_bytes = kernel_cache_bytes
+        self._kernels = {}                  # fixed weights: {(id(w), m): U} while w lives
+        self._kept_bytes = 0                # ... and their bytes
 
     # -- the choices, per backend ------------------------------------------------------
 
@@ -84,27 +115,39 @@ class FastEngine:
         return ((KH, KW, stride, pad) == (3, 3, 1, 1) and min(C, K) >= self.winograd_min_channels
                 and (self.conv3x3 or CONV3X3[self._backend(w)]) == "winograd")
 
-    def kernel(self, w):
-        """Winograd's U (16, K, C) for the kernel w; once per array with fixed_weights."""
-        if not self.fixed_weights:
-            return winograd.kernel_transform(w, self.workers(w))
-        key = id(w)
-        if key not in self._kernels:
-            U = winograd.kernel_transform(w, self.workers(w))
-            try:                                                      # forget U when w goes
-                weakref.finalize(w, _forget_kernel, weakref.ref(self), key)
-            except TypeError:                                         # w cannot be watched
-                return U
-            self._kernels[key] = U
-        return self._kernels[key]
+    def tile(self, a, forward):
+        """Winograd's output tile m (F(m x m, 3x3)) for arrays like a, forward or backward."""
+        pair = self.winograd_tile or WINOGRAD_TILE[self._backend(a)]
+        return pair[0] if forward else pair[1]
+
+    def kernel(self, w, m):
+        """Winograd's U (a*a, K, C), a = m + 2, for the kernel w; kept with fixed_weights
+        while the kept transforms fit in kernel_cache_bytes."""
+        key = (id(w), m)
+        if key in self._kernels:
+            return self._kernels[key]
+        U = winograd.kernel_transform(w, m, self.workers(w))
+        budget = self.kernel_cache_bytes
+        if budget is None:
+            budget = KERNEL_CACHE_BYTES[self._backend(w)]
+        if not self.fixed_weights or self._kept_bytes + U.nbytes > budget:
+            return U
+        try:                                                          # forget U when w goes
+            weakref.finalize(w, _forget_kernel, weakref.ref(self), key)
+        except TypeError:                                             # w cannot be watched
+            return U
+        self._kernels[key] = U
+        self._kept_bytes += U.nbytes
+        return U
 
     # -- the contract ------------------------------------------------------------------
 
     def conv2d_forward(self, x, w, b, stride=1, pad=0):
         """As minigrad.conv.conv2d_forward_im2col: out (N, K, OH, OW), cache (x, w, b, stride, pad)."""
         if self.uses_winograd(w, stride, pad):
-            out = winograd.conv3x3(x, self.kernel(w), b, None, self.workers(x),
-                                   self.bytes_per_band(x), self.min_tiles)
+            out = winograd.conv3x3(x, self.kernel(w, self.tile(x, forward=True)), b, None,
+                                   self.workers(x), self.bytes_per_band(x), self.min_tiles,
+                                   TRANSFORMS[self._backend(x)])
         else:
             out = conv.forward(x, w, b, stride, pad, self.bytes_per_band(x), self.workers(x))
         return out, (x, w, b, stride, pad)
@@ -120,8 +163,10 @@ class FastEngine:
         band_bytes = self.bytes_per_band(dout)
         if self.uses_winograd(w, stride, pad):
             dx = xp.empty(x.shape, dtype=dout.dtype)
-            winograd.conv3x3(dout[:, :, ::-1, ::-1], self.kernel(w).transpose(0, 2, 1), None,
-                             dx[:, :, ::-1, ::-1], self.workers(dout), band_bytes, self.min_tiles)
+            U = self.kernel(w, self.tile(dout, forward=False))
+            winograd.conv3x3(dout[:, :, ::-1, ::-1], U.transpose(0, 2, 1), None,
+                             dx[:, :, ::-1, ::-1], self.workers(dout), band_bytes, self.min_tiles,
+                             TRANSFORMS[self._backend(dout)])
         else:
             dx = conv.backward_dx(dout, x.shape, w, stride, pad, band_bytes)
         if not need_dw:
@@ -130,9 +175,13 @@ class FastEngine:
         return dx, dw, db
 
     def relu_forward(self, x):
+        if self._backend(x) == "cupy":
+            return cuda.relu_forward(x)                               # y and mask in one kernel
         return elementwise.relu_forward(x, self.workers(x))
 
     def relu_backward(self, dout, mask):
+        if self._backend(dout) == "cupy":
+            return cuda.relu_backward(dout, mask)
         return elementwise.relu_backward(dout, mask, self.workers(dout))
 
     def maxpool_forward(self, x, k, stride):
@@ -151,4 +200,5 @@ class FastEngine:
         return (f"FastEngine(conv3x3={self.conv3x3!r}, winograd_min_channels="
                 f"{self.winograd_min_channels}, band_bytes={self.band_bytes}, "
                 f"min_tiles={self.min_tiles}, threads={self.threads}, "
-                f"fixed_weights={self.fixed_weights})")
+                f"fixed_weights={self.fixed_weights}, winograd_tile={self.winograd_tile}, "
+                f"kernel_cache_bytes={self.kernel_cache_bytes})")

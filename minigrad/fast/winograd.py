@@ -1,25 +1,33 @@
-"""Winograd's minimal filtering F(2x2, 3x3): a 3x3 convolution (stride 1, padding 1)
-with 2.25 times fewer multiplications than the direct sum.
+"""Winograd's minimal filtering F(m x m, 3x3), m = 2 or 4: a 3x3 convolution (stride 1,
+padding 1) with 2.25 (m = 2) or 4 (m = 4) times fewer multiplications than the direct sum.
 
 Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks" (CVPR 2016),
-eq. (7) / section 4.1. Cut the padded input into 4x4 tiles d that overlap by two
-(stride 2); each tile gives a 2x2 block of the output:
+eq. (7) and section 4. Cut the padded input into a x a tiles d, a = m + 2, that
+overlap by two (stride m); each tile gives an m x m block of the output:
 
-    Y = A^T [ (G g G^T) * (B^T d B) ] A          (* elementwise, on 4x4 matrices)
+    Y = A^T [ (G g G^T) * (B^T d B) ] A          (* elementwise, on a x a matrices)
 
-with the constant matrices B^T (4x4), G (4x3), A^T (2x4) below. Summed over the
-input channels c, for output channel k:
+with the constant matrices B^T (a x a), G (a x 3), A^T (m x a) below, Lavin and
+Gray's F(2x2, 3x3) (section 4.1) and F(4x4, 3x3) (section 4.2, interpolation points
+0, 1, -1, 2, -2 and infinity). Summed over the input channels c, for output channel k:
 
-    U[k, c] = G w[k, c] G^T           4x4, once per kernel      (kernel transform)
-    V[c, t] = B^T d[c, t] B           4x4, once per tile t      (data transform)
-    M[k, t] = sum_c U[k, c] * V[c, t] 4x4                       (16 matrix products)
-    Y[k, t] = A^T M[k, t] A           2x2                       (inverse transform)
+    U[k, c] = G w[k, c] G^T           a x a, once per kernel      (kernel transform)
+    V[c, t] = B^T d[c, t] B           a x a, once per tile t      (data transform)
+    M[k, t] = sum_c U[k, c] * V[c, t] a x a                       (a*a matrix products)
+    Y[k, t] = A^T M[k, t] A           m x m                       (inverse transform)
 
-For each of the 16 positions (xi, nu) of the 4x4 matrices, M[xi nu] = U[xi nu] V[xi nu]
-is an ordinary (K, C) x (C, tiles) matrix product, so the whole convolution is a
-stack of 16 of them (one xp.matmul) between cheap adds: 16 multiplies per 2x2
-output block instead of 36. Shape letters as in conv.py, plus
-    TH, TW  tiles down and across (TH = ceil(OH / 2)),  T  tiles in a band.
+For each of the a*a positions (xi, nu), M[xi nu] = U[xi nu] V[xi nu] is an ordinary
+(K, C) x (C, tiles) matrix product, so the whole convolution is a stack of a*a of
+them (one xp.matmul) between the transforms: a*a multiplies per m x m output block
+instead of 9*m*m (16 for 4 pixels, or 36 for 16). Shape letters as in conv.py, plus
+    TH, TW  tiles down and across (TH = ceil(OH / m)),  T  tiles in a band.
+
+Precision: F(4x4) multiplies by up to 5 and 8 in its transforms and divides by 24,
+and its a*a sums over the channels add up larger, partly cancelling terms, so its
+float32 rounding is about 20 times F(2x2)'s: on VGG-19's layer shapes, 4e-6 to 1.3e-5
+of the largest output, against 3e-7 to 6e-7 for F(2x2) and for im2col (measured
+against float64; tests/test_winograd.py holds F(4x4) to 2e-5 there). In float64
+both are exact to 1e-12 (the same tests), which checks the algebra.
 
 The image gradient needs no second algorithm: for stride 1 and padding 1,
     dx = conv(dout, w^T flipped)    = flip( conv(flip(dout), w^T) )
@@ -29,130 +37,154 @@ forward with U[xi nu] transposed -- the same U the forward already computed.
 
 Speed (the reason this file exists; see benchmarks/): the image is processed in
 bands of tile rows, each small enough to stay in cache (`band_bytes`, chosen per
-backend by minigrad/fast/engine.py), with scratch arrays reused from band to band;
-bands are independent, so they are dealt out to the engine's worker threads
-(minigrad/fast/threads.py), each running the transforms and its own one-thread
-matrix products. On a GPU there is one worker and a band is most of the image.
+backend by minigrad/fast/engine.py), with two scratch arrays reused from step to
+step and band to band; every transform is one or two small matrix products (B^T or
+A^T times a stack of contiguous tiles); bands are independent, so they are dealt
+out to the engine's worker threads (minigrad/fast/threads.py), each running the
+transforms and its own one-thread matrix products.
 """
 import numpy as np
 
 from ..backend import get_array_module
 
-BT = np.array([[1, 0, -1, 0],
-               [0, 1, 1, 0],
-               [0, -1, 1, 0],
-               [0, 1, 0, -1]], dtype=np.float64)                  # (4, 4)
-G = np.array([[1, 0, 0],
-              [0.5, 0.5, 0.5],
-              [0.5, -0.5, 0.5],
-              [0, 0, 1]], dtype=np.float64)                        # (4, 3)
-AT = np.array([[1, 1, 1, 0],
-               [0, 1, -1, -1]], dtype=np.float64)                  # (2, 4)
+MATRICES = {   # m: (B^T (a, a), G (a, 3), A^T (m, a)), a = m + 2
+    2: (np.array([[1, 0, -1, 0],
+                  [0, 1, 1, 0],
+                  [0, -1, 1, 0],
+                  [0, 1, 0, -1]], dtype=np.float64),
+        np.array([[1, 0, 0],
+                  [1 / 2, 1 / 2, 1 / 2],
+                  [1 / 2, -1 / 2, 1 / 2],
+                  [0, 0, 1]], dtype=np.float64),
+        np.array([[1, 1, 1, 0],
+                  [0, 1, -1, -1]], dtype=np.float64)),
+    4: (np.array([[4, 0, -5, 0, 1, 0],
+                  [0, -4, -4, 1, 1, 0],
+                  [0, 4, -4, -1, 1, 0],
+                  [0, -2, -1, 2, 1, 0],
+                  [0, 2, -1, -2, 1, 0],
+                  [0, 4, 0, -5, 0, 1]], dtype=np.float64),
+        np.array([[1 / 4, 0, 0],
+                  [-1 / 6, -1 / 6, -1 / 6],
+                  [-1 / 6, 1 / 6, -1 / 6],
+                  [1 / 24, 1 / 12, 1 / 6],
+                  [1 / 24, -1 / 12, 1 / 6],
+                  [0, 0, 1]], dtype=np.float64),
+        np.array([[1, 1, 1, 1, 1, 0],
+                  [0, 1, -1, 2, -2, 0],
+                  [0, 1, 1, 4, 4, 0],
+                  [0, 1, -1, 8, -8, 1]], dtype=np.float64)),
+}
 
 
-def kernel_transform(w, workers):
-    """w (K, C, 3, 3) -> U (16, K, C), U[4*xi + nu] = (G w G^T)[xi, nu].
+def tile_of(U):
+    """m for a kernel transform U (a*a, K, C): a = m + 2."""
+    a = int(round(U.shape[0] ** 0.5))
+    return a - 2
+
+
+def kernel_transform(w, m, workers):
+    """w (K, C, 3, 3) -> U (a*a, K, C), U[a*xi + nu] = (G w G^T)[xi, nu].
 
     G w G^T, entry (xi, nu), is sum_{p,q} G[xi, p] G[nu, q] w[p, q]: the Kronecker
-    product G (x) G (16 x 9) times the 9 kernel taps -- one matrix product for all K*C,
+    product G (x) G (a*a x 9) times the 9 kernel taps -- one matrix product for all K*C,
     its filters split among the workers.
     """
     xp = get_array_module(w)
     K, C = w.shape[:2]
-    GG = xp.asarray(np.kron(G, G), dtype=w.dtype)                    # (16, 9)
+    G = MATRICES[m][1]
+    GG = xp.asarray(np.kron(G, G), dtype=w.dtype)                    # (a*a, 9)
     w9 = w.reshape(K * C, 9)                                          # (K*C, 9)
-    U = xp.empty((16, K * C), dtype=w.dtype)
+    U = xp.empty((GG.shape[0], K * C), dtype=w.dtype)
 
     def part(k0, k1):                                                 # filters k0..k1-1
-        xp.matmul(GG, w9[k0 * C:k1 * C].T, out=U[:, k0 * C:k1 * C])   # (16, (k1-k0)*C)
+        xp.matmul(GG, w9[k0 * C:k1 * C].T, out=U[:, k0 * C:k1 * C])   # (a*a, (k1-k0)*C)
     workers.map_slices(part, K)
-    return U.reshape(16, K, C)                                        # (16, K, C)
+    return U.reshape(GG.shape[0], K, C)                               # (a*a, K, C)
 
 
-def tiles(H, W):
-    """(TH, TW): 2x2 output blocks down and across an H x W output (stride 1, pad 1)."""
-    return (H + 1) // 2, (W + 1) // 2
+def tiles(H, W, m=2):
+    """(TH, TW): m x m output blocks down and across an H x W output (stride 1, pad 1)."""
+    return -(-H // m), -(-W // m)
 
 
 # --------------------------------------------------------------------------
 # Reference: the formula above, one tile at a time (vectorised over channels).
 # --------------------------------------------------------------------------
 
-def conv3x3_forward_naive(x, w, b):
+def conv3x3_forward_naive(x, w, b, m=2):
     """x (N, C, H, W), w (K, C, 3, 3), b (K,) -> (N, K, H, W): stride 1, padding 1."""
     xp = get_array_module(x)
     N, C, H, W = x.shape
     K = w.shape[0]
-    TH, TW = tiles(H, W)
-    bt, at = xp.asarray(BT, dtype=x.dtype), xp.asarray(AT, dtype=x.dtype)
-    GG = xp.asarray(np.kron(G, G), dtype=w.dtype)                    # (16, 9)
-    U = (GG @ w.reshape(K * C, 9).T).reshape(4, 4, K, C)              # (4, 4, K, C)  G w G^T
-    xpad = xp.zeros((N, C, 2 * TH + 2, 2 * TW + 2), dtype=x.dtype)   # pad 1, more if H, W odd
+    a = m + 2
+    TH, TW = tiles(H, W, m)
+    bt, g, at = (xp.asarray(A, dtype=x.dtype) for A in MATRICES[m])
+    U = xp.einsum("xp,kcpq,yq->xykc", g, w, g)                       # (a, a, K, C)  G w G^T
+    xpad = xp.zeros((N, C, m * TH + 2, m * TW + 2), dtype=x.dtype)   # pad 1, more to fill tiles
     xpad[:, :, 1:H + 1, 1:W + 1] = x
-    out = xp.zeros((N, K, 2 * TH, 2 * TW), dtype=x.dtype)            # cropped to H x W at the end
+    out = xp.zeros((N, K, m * TH, m * TW), dtype=x.dtype)            # cropped to H x W at the end
     for n in range(N):
         for i in range(TH):
             for j in range(TW):
-                d = xpad[n, :, 2 * i:2 * i + 4, 2 * j:2 * j + 4]      # (C, 4, 4)
-                V = bt @ d @ bt.T                                     # (C, 4, 4)  B^T d B
-                M = xp.einsum("xykc,cxy->kxy", U, V)                  # (K, 4, 4)  sum_c U * V
-                out[n, :, 2 * i:2 * i + 2, 2 * j:2 * j + 2] = at @ M @ at.T   # A^T M A
+                d = xpad[n, :, m * i:m * i + a, m * j:m * j + a]      # (C, a, a)
+                V = bt @ d @ bt.T                                     # (C, a, a)  B^T d B
+                M = xp.einsum("xykc,cxy->kxy", U, V)                  # (K, a, a)  sum_c U * V
+                out[n, :, m * i:m * i + m, m * j:m * j + m] = at @ M @ at.T   # A^T M A
     return out[:, :, :H, :W] + b[None, :, None, None]
 
 
 # --------------------------------------------------------------------------
-# Fast: all tiles of a band of tile rows at once, the channel sums as 16 GEMMs.
+# Fast: all tiles of a band of tile rows at once, the channel sums as a*a GEMMs.
 # --------------------------------------------------------------------------
 
-def conv3x3(x, U, b, out, workers, band_bytes, min_tiles):
-    """out (N, K, H, W) = x (N, C, H, W) convolved (3x3, stride 1, pad 1) with U (16, K, C).
+def conv3x3(x, U, b, out, workers, band_bytes, min_tiles, transforms=None):
+    """out (N, K, H, W) = x (N, C, H, W) convolved (3x3, stride 1, pad 1) with U (a*a, K, C).
 
-    U may be any view (the backward passes U transposed); `out` may be a view (the
-    backward passes a flipped one) or None for a new array; b (K,) or None.
-    Bands of tile rows: the larger of V (16, C, T) and M (16, K, T) near an eighth of
-    band_bytes (a band's scratch arrays total about 5 of those), but at least
-    min_tiles tiles, so that the matrix products stay efficient, and at least one
-    band per worker.
+    m = a - 2 comes from U (kernel_transform's m). U may be any view (the backward
+    passes U transposed); `out` may be a view (the backward passes a flipped one) or
+    None for a new array; b (K,) or None. Bands of tile rows: the larger scratch
+    array (V (a*a, C, T) or M (a*a, K, T)) near a quarter of band_bytes, but at
+    least min_tiles tiles, so that the matrix products stay efficient, and at least
+    one band per worker. transforms: (data_transform, inverse_transform), these
+    below unless given (minigrad/fast/cuda.py has the same two as CUDA kernels).
     """
     xp = get_array_module(x)
+    data, inverse = transforms or (data_transform, inverse_transform)
     N, C, H, W = x.shape
-    K = U.shape[1]
-    TH, TW = tiles(H, W)
+    K, m = U.shape[1], tile_of(U)
+    a = m + 2
+    TH, TW = tiles(H, W, m)
     if out is None:
         out = xp.empty((N, K, H, W), dtype=x.dtype)
-    rows = max(band_bytes // 8 // (16 * max(C, K) * TW * x.itemsize), -(-min_tiles // TW))
+    rows = max(band_bytes // 4 // (a * a * max(C, K) * TW * x.itemsize), -(-min_tiles // TW))
     rows = max(1, min(rows, -(-TH // workers.n)))                     # tile rows per band
     bands = [(n, t0, min(TH, t0 + rows)) for n in range(N) for t0 in range(0, TH, rows)]
+    bt, _, at = (xp.asarray(A, dtype=x.dtype) for A in MATRICES[m])
+    size = max(a * m * C * rows * (TW + 1), a * a * max(C, K) * rows * TW)
 
     def run(my_bands):
-        work = Workspace(xp, x.dtype, C, K, rows, TW)                 # buffers reused by every band
+        work = Workspace(xp, x.dtype, size)                           # two buffers, reused
         for n, t0, t1 in my_bands:
-            xq = work.take("X", (C, 2 * (t1 - t0) + 2, 2, TW + 1))
-            pad_split_columns(x[n], 2 * t0, 2 * t1 + 2, out=xq)       # padded rows 2t0 .. 2t1+1
-            V = data_transform(xq, t1 - t0, TW, work)                 # (16, C, T)
-            M = xp.matmul(U, V, out=work.take("M", (16, K, V.shape[2])))       # (16, K, T)
-            inverse_transform(M.reshape(4, 4, K, t1 - t0, TW), b,
-                              out[n, :, 2 * t0:2 * t1], work)                    # (K, <=2T rows, W)
+            V = data(x[n], bt, m, t0, t1 - t0, TW, work)              # (a*a, C, T)   in B
+            M = xp.matmul(U, V, out=work.take("A", (a * a, K, V.shape[2])))   # (a*a, K, T)
+            inverse(M, at, b, out[n, :, m * t0:m * t1], work)         # (K, <=m*nt rows, W)
 
     workers.deal(run, bands)                   # bands are independent: dealt out like cards
     return out
 
 
 class Workspace:
-    """Scratch arrays for one convolution, allocated once and cut to each band's size.
+    """Two scratch arrays, A and B, allocated once and cut to each step's size.
 
-    Fresh large arrays cost page faults on every band; reusing them keeps the band
-    loop to arithmetic. take(name, shape) returns a C-contiguous view of the first
-    prod(shape) elements of buffer `name`.
+    Each step of a band reads one and writes the other (tile rows in A, B^T d in B,
+    tile columns in A, V in B, M in A, A^T M in B, Y in A), so two buffers hold the
+    whole band; fresh large arrays would cost page faults on every band.
+    take(name, shape) returns a C-contiguous view of the first prod(shape) elements.
     """
 
-    def __init__(self, xp, dtype, C, K, rows, TW):
-        T = rows * TW
-        sizes = {"X": C * (2 * rows + 2) * 2 * (TW + 1),   # the band, padded (pad_split_columns)
-                 "R": 4 * C * rows * 2 * (TW + 1),         # B^T d, rows done (data_transform)
-                 "V": 16 * C * T, "M": 16 * K * T,         # the GEMM's operand and product
-                 "Q": 2 * 4 * K * T, "Y": 4 * K * T}       # A^T M and A^T M A (inverse_transform)
-        self.buffers = {name: xp.empty(size, dtype=dtype) for name, size in sizes.items()}
+    def __init__(self, xp, dtype, size):
+        self.buffers = {"A": xp.empty(size, dtype=dtype), "B": xp.empty(size, dtype=dtype)}
 
     def take(self, name, shape):
         size = 1
@@ -161,79 +193,76 @@ class Workspace:
         return self.buffers[name][:size].reshape(shape)
 
 
-def pad_split_columns(x, first, last, out):
-    """Rows first..last-1 of x (C, H, W) padded, split by column parity, into
-    out (C, last - first, 2, TW+1):  out[c, r, s, j] = xpad[c, first + r, 2j + s].
+def tile_rows(x, first, m, nt, out):
+    """Padded rows first, first + m, ... (nt of them) of x (C, H, W), columns split by m:
+    out (C, nt, m, TW+1),  out[c, i, s, j] = xpad[c, first + m*i, m*j + s].
 
-    xpad is x with one zero row/column on each side (and one more at the bottom or
-    right when H or W is odd, to fill the last tile), so xpad row r is x row r - 1.
-    Splitting the columns by parity makes every later read of a tile column
-    (2j + q) a contiguous run instead of a stride-2 one -- NumPy's element-wise
-    loops are several times faster on contiguous data. Each band pads only its
-    own rows, so no padded copy of the whole image is ever made.
+    xpad is x with one zero row/column on each side (and more at the bottom or
+    right, to fill the last tile), so xpad row r is x row r - 1 and column u is x
+    column u - 1. Splitting the columns by their remainder s mod m makes every
+    later read of a tile column (m*j + q) a contiguous run instead of a stride-m
+    one. Each band reads only its own rows: no padded copy of the image is made.
     """
     C, H, W = x.shape
-    lo, hi = max(first - 1, 0), min(last - 1, H)                      # x rows inside the band
-    r0, r1 = lo + 1 - first, hi + 1 - first                           # ... and where they go in out
-    out[:, :r0] = 0                                                   # zero rows above the image
-    out[:, r1:] = 0                                                   # ... and below it
-    # x column w is padded column w + 1: parity (w + 1) % 2, index (w + 1) // 2.
-    out[:, r0:r1, 1, :(W + 1) // 2] = x[:, lo:hi, 0::2]               # even w
-    out[:, r0:r1, 0, 1:W // 2 + 1] = x[:, lo:hi, 1::2]                # odd w
-    out[:, r0:r1, 0, 0] = 0                                           # the zero column left of x
-    out[:, r0:r1, 1, (W + 1) // 2:] = 0                               # zero columns right of x
-    out[:, r0:r1, 0, W // 2 + 1:] = 0
+    i0 = min(nt, max(0, -(-(1 - first) // m)))                       # first i with x row >= 0
+    i1 = max(i0, min(nt, (H - first) // m + 1))                       # past the last with x row < H
+    out[:, :i0] = 0                                                   # zero rows above the image
+    out[:, i1:] = 0                                                   # ... and below it
+    if i1 == i0:
+        return out
+    src = x[:, first + m * i0 - 1:first + m * (i1 - 1):m]            # (C, i1 - i0, W)
+    for s in range(m):                                                # x columns s - 1 + m*j
+        j0 = 1 if s == 0 else 0                                       # s = 0, j = 0: the zero column
+        n = len(range(s - 1 + m * j0, W, m))
+        part = out[:, i0:i1, s]                                       # (C, i1 - i0, TW+1)
+        part[..., :j0] = 0
+        part[..., j0:j0 + n] = src[..., s - 1 + m * j0::m]
+        part[..., j0 + n:] = 0                                        # zero columns right of x
     return out
 
 
-def data_transform(band, nt, TW, work):
-    """band (C, 2*nt + 2, 2, TW+1) from pad_split_columns -> V (16, C, nt*TW), V = B^T d B per tile.
+def data_transform(x, bt, m, t0, nt, TW, work):
+    """Tile rows t0..t0+nt-1 of x (C, H, W) -> V (a*a, C, nt*TW), V = B^T d B per tile.
 
-    Rows first: row a of tile i is band row 2i + a, so the four strided views
-    d_a = band[:, a::2] (C, nt, 2, TW+1) hold every tile's row a, and B^T's rows read
-        (B^T d)_0 = d_0 - d_2,  _1 = d_1 + d_2,  _2 = d_2 - d_1,  _3 = d_1 - d_3.
-    Then the same on columns 2j + q of each result -- parity q % 2, index j + q // 2 --
-    which gives (B^T d B).
+    Row r of tile (i, j) is padded row m*(t0 + i) + r, so tile_rows gathers, for
+    each r, that row of every tile: D (a, C, nt, m, TW+1). Then B^T d for all tiles
+    is one matrix product, B^T (a, a) @ D (a, rest). Column q of tile j is column
+    m*j + q, at [q % m, j + q // m] in tile_rows' split: gathering those gives
+    E[xi, q] (a, a, C, T), and B^T @ E[xi] for each xi gives (B^T d B)[xi, nu].
     """
-    xp = get_array_module(band)
-    C = band.shape[0]
-    d = [band[:, a:a + 2 * nt:2] for a in range(4)]                   # 4 x (C, nt, 2, TW+1)
-    rows = work.take("R", (4,) + d[0].shape)                          # 4 x (C, nt, 2, TW+1)  B^T d
-    xp.subtract(d[0], d[2], out=rows[0])
-    xp.add(d[1], d[2], out=rows[1])
-    xp.subtract(d[2], d[1], out=rows[2])
-    xp.subtract(d[1], d[3], out=rows[3])
-    V = work.take("V", (4, 4, C, nt, TW))                             # [xi, nu]
-    c = [rows[..., q % 2, q // 2:q // 2 + TW] for q in range(4)]      # 4 x (4, C, nt, TW): columns 2j + q
-    xp.subtract(c[0], c[2], out=V[:, 0])                              # (B^T d B)[:, 0], all 4 rows at once
-    xp.add(c[1], c[2], out=V[:, 1])
-    xp.subtract(c[2], c[1], out=V[:, 2])
-    xp.subtract(c[1], c[3], out=V[:, 3])
-    return V.reshape(16, C, nt * TW)                                  # (16, C, T)
+    xp = get_array_module(x)
+    C = x.shape[0]
+    a = m + 2
+    D = work.take("A", (a, C, nt, m, TW + 1))
+    for r in range(a):
+        tile_rows(x, m * t0 + r, m, nt, out=D[r])                     # row r of every tile
+    R = xp.matmul(bt, D.reshape(a, -1), out=work.take("B", (a, D[0].size)))   # B^T d
+    R = R.reshape(a, C, nt, m, TW + 1)                                # [xi, c, i, s, j]
+    E = work.take("A", (a, a, C, nt, TW))                             # [xi, q, c, i, j]
+    for q in range(a):
+        E[:, q] = R[..., q % m, q // m:q // m + TW]                   # column m*j + q
+    V = xp.matmul(bt, E.reshape(a, a, C * nt * TW), out=work.take("B", (a, a, C * nt * TW)))
+    return V.reshape(a * a, C, nt * TW)                               # (a*a, C, T)
 
 
-def inverse_transform(M, b, out, work):
-    """M (4, 4, K, nt, TW) -> out (K, rows, W) = A^T M A per tile (+ b), cropped to out.
+def inverse_transform(M, at, b, out, work):
+    """M (a*a, K, T) -> out (K, rows, W) = A^T M A per tile (+ b), cropped to out.
 
-    A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]: on rows, (A^T M)_0 = M_0 + M_1 + M_2 and
-    (A^T M)_1 = M_1 - M_2 - M_3; then the same on columns gives the 2x2 block
-    whose entry (p, q) lands on output pixel (2i + p, 2j + q).
+    A^T @ M (rows; M as (a, a*K*T)) is one matrix product P (m, a, K, T); A^T @ P[p]
+    for each p gives (A^T M A)[p, q], the block entry that lands on output pixel
+    (m*i + p, m*j + q).
     """
     xp = get_array_module(M)
-    rows = work.take("Q", (2,) + M.shape[1:])                         # 2 x (4, K, nt, TW)  A^T M
-    xp.add(M[0], M[1], out=rows[0])
-    rows[0] += M[2]
-    xp.subtract(M[1], M[2], out=rows[1])
-    rows[1] -= M[3]
-    y = work.take("Y", (2, 2) + M.shape[2:])                          # [p, q] x (K, nt, TW)
-    xp.add(rows[:, 0], rows[:, 1], out=y[:, 0])                       # (A^T M A)[:, 0] = r_0 + r_1 + r_2
-    y[:, 0] += rows[:, 2]
-    xp.subtract(rows[:, 1], rows[:, 2], out=y[:, 1])                  # (A^T M A)[:, 1] = r_1 - r_2 - r_3
-    y[:, 1] -= rows[:, 3]
-    for p in range(2):
-        for q in range(2):
-            view = out[:, p::2, q::2]                                 # (K, <=nt, <=TW) pixels (2i+p, 2j+q)
-            ys = y[p, q, :, :view.shape[1], :view.shape[2]]           # drop the rows/cols past H, W
+    m, a = at.shape
+    K, T = M.shape[1:]
+    TW = -(-out.shape[2] // m)
+    P = xp.matmul(at, M.reshape(a, a * K * T), out=work.take("B", (m, a * K * T)))   # A^T M
+    Y = xp.matmul(at, P.reshape(m, a, K * T), out=work.take("A", (m, m, K * T)))     # A^T M A
+    Y = Y.reshape(m, m, K, T // TW, TW)                               # [p, q, k, i, j]
+    for p in range(m):
+        for q in range(m):
+            view = out[:, p::m, q::m]                                 # (K, <=nt, <=TW) pixels (mi+p, mj+q)
+            ys = Y[p, q, :, :view.shape[1], :view.shape[2]]           # drop the rows/cols past H, W
             if b is None:
                 view[...] = ys
             else:
