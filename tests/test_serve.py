@@ -16,7 +16,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -326,7 +325,6 @@ def test_a_port_in_use_is_refused_before_loading(files, tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        t = time.perf_counter()
         r = subprocess.run([sys.executable, str(ROOT / "stylize.py"), "--content", str(files / "content.png"),
                             "--style", str(files / "style.jpg"), "--weights", str(tmp_path / "corrupt.h5"),
                             "-o", str(tmp_path / "out.png"), "--serve", str(port), "--no-browser"],

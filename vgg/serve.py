@@ -35,8 +35,11 @@ import hashlib
 import io
 import json
 import math
+import os
+import sys
 import threading
 import time
+import webbrowser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from .console import Stop
@@ -71,6 +74,11 @@ def finite(v):
 
 # ----------------------------------------------------------------------------- the slot
 
+LOADING = {"state": "loading", "message": "loading the network and the images", "saved": None}
+RUNNING = {"state": "running", "message": "painting: each step moves the image down the loss",
+           "saved": None}
+
+
 class Board:
     """The one thing the run and the server share: the run's latest state, behind a lock.
 
@@ -90,7 +98,7 @@ class Board:
         self.now = {"step": 0, "evals": 0, "scale": 0, "seconds": 0.0, "loss": None, "layers": {}}
         self.curves = {"evals": [], "content": [], "style": [], "tv": [], "total": []}
         self.layer_max = {}                           # each layer's largest term so far
-        self.run = {"state": "loading", "message": "loading the network and the images", "saved": None}
+        self.run = LOADING                            # then RUNNING, then how it ended
         self.image = None                             # PIL image, a copy the run no longer touches
         self._json = (-1, b"")                        # (version, bytes): made once per version
         self._png = (-1, b"")
@@ -118,7 +126,7 @@ class Board:
                         self.layer_max[key] = v
             self.now = {"step": r.step, "evals": r.evals, "scale": r.scale, "seconds": r.seconds,
                         "loss": finite(r.loss), "layers": layers}
-            self.run = {"state": "running", "message": "painting: the optimiser is moving the image down the loss", "saved": None}
+            self.run = RUNNING
             if image is not None:
                 self.image, self.image_version = image, self.image_version + 1
             self.version += 1
@@ -291,7 +299,10 @@ class Server(ThreadingHTTPServer):
             self.slots.release()
 
     def handle_error(self, request, client_address):
-        pass                                          # a client that hung up is not our error
+        """A client that hung up or timed out is not an error; anything else is a bug: one line."""
+        error = sys.exc_info()[1]
+        if not isinstance(error, OSError):
+            print(f"stylize.py: warning: the live page failed to answer: {error!r}", file=sys.stderr)
 
 
 # ----------------------------------------------------------------------------- the run's handle
@@ -325,9 +336,6 @@ class LivePage:
     def open_browser(self):
         """Open the page in the user's browser, in the background; False where no desktop is
         found (there webbrowser would start a console browser that takes over the terminal)."""
-        import os
-        import sys
-        import webbrowser
         if sys.platform.startswith(("linux", "freebsd", "openbsd")) and \
                 not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
             return False
@@ -353,7 +361,7 @@ class LivePage:
             if time.monotonic() - self.board.last_request < 2.0:      # a page is watching
                 self.board.final_served.wait(LINGER_SECONDS)
         except (KeyboardInterrupt, Stop):
-            pass                                      # another Ctrl-C: stop waiting
+            pass                                      # another Ctrl-C or SIGTERM: stop waiting
         finally:
             self.server.shutdown()
             self.server.server_close()                # the port is free from here on
