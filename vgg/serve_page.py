@@ -25,8 +25,8 @@ h1 { font-size: 1.3em; margin: 0 0 .2em; } h2 { font-size: 1em; margin: 1em 0 .3
 #status[data-state=interrupted], #status[data-state=stopped], #status[data-state=failed],
 #status[data-state=lost] { color: #a31515; font-weight: bold; }
 .columns { display: flex; flex-wrap: wrap; gap: 1.5em; align-items: flex-start; }
-#image { max-width: 100%; min-width: 256px; min-height: 128px; background: #e4e4e4;
-         image-rendering: auto; border: 1px solid #ccc; }
+#image { width: 100%; max-width: 512px; min-height: 128px; background: #e4e4e4;
+         border: 1px solid #ccc; }
 #view { flex: 1 1 360px; max-width: 600px; } #side { flex: 1 1 480px; max-width: 640px; }
 progress { width: 100%; height: .8em; }
 svg { width: 100%; height: auto; background: #fff; border: 1px solid #ccc; }
