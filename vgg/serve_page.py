@@ -34,6 +34,8 @@ svg text { font: 11px system-ui, sans-serif; fill: #555; }
 table { border-collapse: collapse; font-size: 13px; }
 td, th { padding: .15em .6em .15em 0; text-align: left; vertical-align: middle; }
 td.num { font-variant-numeric: tabular-nums; text-align: right; }
+#settings td { color: #555; } #settings td.value { color: #222; padding-right: 2em;
+               max-width: 20em; overflow-wrap: anywhere; }
 .bar { display: inline-block; height: .7em; background: #d62728; }
 .bar.content { background: #1f77b4; } .barbox { width: 160px; background: #eee; }
 .key { display: inline-block; width: 1.2em; height: .25em; vertical-align: middle; margin: 0 .3em 0 .8em; }
@@ -115,11 +117,17 @@ function drawLayers(state) {
 }
 
 function showSettings(settings) {
-  const table = $("settings");
-  for (const [name, value] of Object.entries(settings)) {
+  const table = $("settings"), entries = Object.entries(settings);
+  const rows = Math.ceil(entries.length / 3);            // three name-value pairs a row
+  for (let i = 0; i < rows; i++) {
     const row = table.insertRow();
-    row.insertCell().textContent = name.replaceAll("_", " ");
-    row.insertCell().textContent = value === null ? "-" : Array.isArray(value) ? value.join(", ") : String(value);
+    for (const [name, value] of [entries[i], entries[i + rows], entries[i + 2 * rows]]) {
+      if (name === undefined) continue;
+      row.insertCell().textContent = name.replaceAll("_", " ");
+      const cell = row.insertCell();
+      cell.className = "value";
+      cell.textContent = value === null ? "-" : Array.isArray(value) ? value.join(", ") : String(value);
+    }
   }
   shownSettings = true;
 }
@@ -193,8 +201,6 @@ PAGE = f"""<!doctype html>
 <img id="image" alt="the image being painted" data-version="0">
 <p id="counter" data-evals="0" data-step="0"></p>
 <progress id="progress" max="1" value="0"></progress>
-<h2>Settings</h2>
-<table id="settings"></table>
 </div>
 <div id="side">
 <h2>The loss (eq. 7): its weighted terms, log scale</h2>
@@ -207,6 +213,8 @@ been in this run, so a long bar is a layer still far from its target.</p>
 <table id="layers"></table>
 </div>
 </div>
+<h2>Settings</h2>
+<table id="settings"></table>
 <script>{SCRIPT}</script>
 </body>
 </html>
