@@ -81,6 +81,13 @@ def positive_int(text):
     return value
 
 
+def port_number(text):
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number 0..65535, got {text}")
+    return value
+
+
 def nonnegative_int(text):
     value = int(text)
     if value < 0:
@@ -197,6 +204,11 @@ def build_parser():
                    "evals (evaluations), loss, content, style, tv, seconds (since the start)")
     g.add_argument("--plot", action="store_true",
                    help="also save the loss curves (content, style, TV, total) as OUT-loss.png")
+    g.add_argument("--serve", type=port_number, nargs="?", const=8000, metavar="PORT",
+                   help="watch it paint: a live page of the run at http://127.0.0.1:PORT/ "
+                        "(PORT 8000 if not given, 0 for any free one; vgg/serve.py)")
+    g.add_argument("--no-browser", action="store_true",
+                   help="with --serve: only print the page's address, open no browser")
     g.add_argument("--quiet", action="store_true", help="no progress bar, only errors")
     g.add_argument("--overwrite", action="store_true", help="allow replacing an existing output file")
     g = p.add_argument_group("machine")
@@ -317,6 +329,8 @@ def main(argv=None):
                     configure_demo(args, sys.argv[1:] if argv is None else argv)
                 settings = check_arguments(args)
                 outputs = plan_outputs(args, signals)
+                if args.serve is not None:
+                    return run_served(args, settings, outputs, signals)
                 return run(args, settings, outputs, signals)
             except Refusal as e:
                 print(f"stylize.py: error: {e}", file=sys.stderr)
@@ -369,7 +383,29 @@ def unused_name(path):
     return candidate
 
 
-def run(args, settings, outputs, signals):
+def run_served(args, settings, outputs, signals):
+    """--serve: bind the port before anything is loaded (a port in use is refused here), run
+    with the live page (vgg/serve.py) watching, and close it with the run, however it ends."""
+    from vgg.serve import LivePage
+    shown = {"content": args.content, "style": args.style, **dataclasses.asdict(settings),
+             "pooling": args.pooling, "engine": args.engine, "output": args.output}
+    try:
+        live = LivePage.open(args.serve, shown)
+    except OSError as e:
+        raise Refusal(f"--serve {args.serve}: cannot listen on 127.0.0.1:{args.serve} "
+                      f"({e.strerror}); choose another port, or --serve 0 for any free one")
+    opened = not args.no_browser and live.open_browser()
+    print(f"stylize: watch it paint at {live.url}" + ("" if opened or args.no_browser else
+          " (no desktop found: open it in a browser)"), file=sys.stderr)
+    status = None
+    try:
+        status = run(args, settings, outputs, signals, live)
+        return status
+    finally:
+        live.close(status, *(outputs.saved or (None, None)))
+
+
+def run(args, settings, outputs, signals, live=None):
     """Claim the outputs, load, optimise, save; every way out keeps what the run has made."""
     say = (lambda *a: None) if args.quiet else (lambda m: print(m, file=sys.stderr))
     stylization = None
@@ -380,7 +416,7 @@ def run(args, settings, outputs, signals):
             raise Refusal(str(e))
         stylization = prepare(args, settings, say)
         signals.check()
-        history = follow(args, stylization, outputs, signals)
+        history = follow(args, stylization, outputs, signals, live)
     except Stop as stop:
         if stylization is None or stylization.steps == 0:
             outputs.release()
@@ -469,8 +505,9 @@ def prepare(args, settings, say):
     return stylization
 
 
-def follow(args, stylization, outputs, signals):
-    """Drive the run: a progress bar, the log and the --save-every snapshots; the loss history."""
+def follow(args, stylization, outputs, signals, live=None):
+    """Drive the run: a progress bar, the log, the --save-every snapshots and the --serve page;
+    the loss history."""
     from tqdm import tqdm
     s = stylization.settings
     history = []
@@ -491,6 +528,8 @@ def follow(args, stylization, outputs, signals):
             outputs.log_step(entry)
             if args.save_every:
                 outputs.snapshot(stylization.image(r.image), r.evals - r.new_evals, r.evals)
+            if live:
+                live.report(r, stylization)                  # a snapshot; never waits on the page
     return history
 
 

@@ -53,6 +53,7 @@ class Outputs:
         self.claims = {}                  # {path: (device, inode)} of the names taken exclusively
         self.log = None                   # the open log file, from the first step on
         self.log_failed = False
+        self.saved = None                 # (where, image) once the result is written
 
     def _hold(self, then_stop=True):
         from contextlib import nullcontext
@@ -152,6 +153,7 @@ class Outputs:
                 self.claims.pop(self.output, None)                   # it holds the result now
             else:
                 self.release_output()
+        self.saved = (where, image)
         return where, why
 
     def release_output(self):

@@ -1,0 +1,377 @@
+"""Watch it paint: a live page in the browser for a running stylization (stylize.py --serve).
+
+    live = LivePage.open(8000, settings={"size": 256, ...})      # binds the port, serves
+    for report in stylization.reports():
+        live.report(report, stylization)     # cheap: hands the server a snapshot, never waits
+    live.close(status, "out.png", image)     # how it ended, to the page; then the port is freed
+
+The page (vgg/serve_page.py) polls two routes and draws the rest itself:
+
+    GET /            the page: HTML with its script and style inline (no CDN, nothing external)
+    GET /state.json  the run: step, evaluations, the weighted loss curves, each layer's own
+                     term, the settings, and at the end how the run ended and where it saved
+    GET /image.png   the latest image, as PNG (its number in the X-Image-Version header)
+
+Everything is served from memory; no file is ever read from disk. The design keeps two
+promises, one to the run and one to the machine:
+
+The optimiser never waits on the server. The run and the server share one small slot
+(Board) behind a lock that each side holds only to swap references. The run puts in
+the numbers of each step and, at most every IMAGE_SECONDS, a copy of the image as a
+PIL image (deprocessing is about a millisecond at 256 px); the server thread encodes
+the PNG and the JSON itself, once per version, outside the lock.
+
+Only the loopback address, only the fixed routes: the standard library's http.server
+on its own thread, on 127.0.0.1. Any other request target (traversal, %2e%2e, double
+encoding, a query string, an absolute URL) is a 404 because the target must equal a
+route byte for byte. A Host header other than the page's own is a 404 too, so another
+web site cannot reach the page by DNS rebinding. Each request gets HEAD_SECONDS to send
+at most MAX_HEAD bytes of request line and headers (414 or 431 beyond), may carry no
+body (413), and gets SEND_SECONDS to take the answer; at most MAX_CLIENTS connections
+are served at once, the rest are closed. One request per connection.
+"""
+import base64
+import hashlib
+import io
+import json
+import math
+import os
+import sys
+import threading
+import time
+import webbrowser
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from .console import Stop
+from .serve_page import PAGE, SCRIPT, STYLE
+
+HOST = "127.0.0.1"
+MAX_HEAD = 8192          # bytes: the request line and the headers together
+HEAD_SECONDS = 2.0       # to send them
+SEND_SECONDS = 5.0       # to take an answer
+MAX_CLIENTS = 8          # connections served at once
+IMAGE_SECONDS = 0.5      # the run copies its image for the page at most this often
+LINGER_SECONDS = 3.0     # at the end, how long a watching page gets to fetch the final state
+
+
+def _sha256(text):
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+# The page may run its own inline script and style (named by their hashes) and talk to
+# this server only: the browser itself enforces "nothing external".
+
+POLICY = (f"default-src 'none'; script-src {_sha256(SCRIPT)}; style-src {_sha256(STYLE)}; "
+          "img-src 'self' blob: data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+          "frame-ancestors 'none'")
+
+
+def finite(v):
+    """A float for JSON, None for NaN and infinities (which JSON cannot carry)."""
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+# ----------------------------------------------------------------------------- the slot
+
+LOADING = {"state": "loading", "message": "loading the network and the images", "saved": None}
+RUNNING = {"state": "running", "message": "painting: each step moves the image down the loss",
+           "saved": None}
+
+
+class Board:
+    """The one thing the run and the server share: the run's latest state, behind a lock.
+
+    The run (report, finish) writes; the server threads (state, png) read. Each side
+    holds the lock only to copy or swap references; JSON and PNG are made outside it.
+    """
+
+    def __init__(self, settings):
+        self._lock = threading.Lock()
+        self._encode = threading.Lock()               # server threads only: one encoder at a time
+        self.settings = settings
+        self.weights = {"content": settings.get("content_weight", 1.0),
+                        "style": settings.get("style_weight", 1.0),
+                        "tv": settings.get("tv_weight", 1.0)}
+        self.total = settings.get("iters", 0) * settings.get("scales", 1)
+        self.version = self.image_version = 0
+        self.now = {"step": 0, "evals": 0, "scale": 0, "seconds": 0.0, "loss": None, "layers": {}}
+        self.curves = {"evals": [], "content": [], "style": [], "tv": [], "total": []}
+        self.layer_max = {}                           # each layer's largest term so far
+        self.run = LOADING                            # then RUNNING, then how it ended
+        self.image = None                             # PIL image, a copy the run no longer touches
+        self._json = (-1, b"")                        # (version, bytes): made once per version
+        self._png = (-1, b"")
+        self.last_request = 0.0                       # time.monotonic() of the page's last request
+        self.final_image = None                       # the final image's version, once ended
+        self.final_served = threading.Event()         # the page has fetched the end
+
+    # -- the run's side (main thread)
+
+    def report(self, r, image=None):
+        """One optimiser step (vgg/run.py's Report); image: a PIL copy, or None to keep the last."""
+        w = self.weights
+        point = {"evals": r.evals, "content": finite(w["content"] * r.terms["content"]),
+                 "style": finite(w["style"] * r.terms["style"]), "tv": finite(w["tv"] * r.terms["tv"]),
+                 "total": finite(r.loss)}
+        layers = {kind: {name: finite(v) for name, v in terms.items()}
+                  for kind, terms in r.layers.items()}
+        with self._lock:
+            for key, value in point.items():
+                self.curves[key].append(value)
+            for kind, terms in layers.items():
+                for name, v in terms.items():
+                    key = f"{kind} {name}"
+                    if v is not None and v > self.layer_max.get(key, 0.0):
+                        self.layer_max[key] = v
+            self.now = {"step": r.step, "evals": r.evals, "scale": r.scale, "seconds": r.seconds,
+                        "loss": finite(r.loss), "layers": layers}
+            self.run = RUNNING
+            if image is not None:
+                self.image, self.image_version = image, self.image_version + 1
+            self.version += 1
+
+    def finish(self, state, message, image=None, saved=None):
+        """The end of the run: how it ended, its final image and where that was saved."""
+        with self._lock:
+            self.run = {"state": state, "message": message, "saved": saved}
+            if image is not None:
+                self.image, self.image_version = image, self.image_version + 1
+            self.final_image = self.image_version if image is not None else None
+            self.version += 1
+
+    # -- the server's side (its threads)
+
+    def state(self):
+        """The page's /state.json, as bytes (JSON), made once per version."""
+        with self._lock:
+            version, cached = self._json
+            if version == self.version:
+                return cached
+            version = self.version
+            snapshot = {"run": dict(self.run), "settings": self.settings, "total": self.total,
+                        "weights": self.weights, "image": self.image_version, **self.now,
+                        "curves": {k: list(v) for k, v in self.curves.items()},
+                        "layer_max": dict(self.layer_max)}
+        body = json.dumps(snapshot, allow_nan=False).encode()
+        with self._lock:
+            if version > self._json[0]:
+                self._json = (version, body)
+        return body
+
+    def png(self):
+        """(version, PNG bytes) of the latest image, encoded once per version; (0, None) if none yet."""
+        with self._encode:                            # the run never takes this lock
+            with self._lock:
+                version, image = self.image_version, self.image
+                if self._png[0] == version:
+                    return self._png
+            if image is None:
+                return 0, None
+            buffer = io.BytesIO()
+            image.save(buffer, format="PNG", compress_level=0)   # stored: half the time of level 1,
+                                                                 # and it only crosses loopback
+            with self._lock:
+                self._png = (version, buffer.getvalue())
+                return self._png
+
+
+# ----------------------------------------------------------------------------- the server
+
+class Handler(BaseHTTPRequestHandler):
+    """One request per connection, read with limits, answered from the Board."""
+    server_version = "stylize.py"
+    protocol_version = "HTTP/1.0"
+    default_request_version = "HTTP/1.0"    # every answer has a status line, even to HTTP/0.9
+    timeout = HEAD_SECONDS
+
+    def handle(self):
+        """Read the head within the limits, then let http.server parse it and call do_GET."""
+        self.close_connection = True
+        head = self.read_head()
+        if head is not None:
+            raw, self.rfile = self.rfile, io.BytesIO(head)
+            raw.close()
+            self.handle_one_request()
+
+    def parse_request(self):
+        """http.server's parser, keeping the request target exactly as sent (it would turn
+        //x into /x): routes are matched against that, byte for byte."""
+        words = self.raw_requestline.split()
+        self.target = words[1].decode("latin-1") if len(words) >= 2 else ""
+        return super().parse_request()
+
+    def read_head(self):
+        """The request line and headers: at most MAX_HEAD bytes within HEAD_SECONDS, else None."""
+        deadline, head = time.monotonic() + HEAD_SECONDS, b""
+        while b"\r\n\r\n" not in head and b"\n\n" not in head:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None                           # too slow: drop the connection
+            self.connection.settimeout(left)
+            try:
+                chunk = self.connection.recv(4096)
+            except OSError:
+                return None
+            if not chunk:
+                return None                           # the client hung up
+            head += chunk
+            if len(head) > MAX_HEAD:
+                self.refuse(414 if b"\n" not in head else 431)
+                return None
+        return head
+
+    def refuse(self, code):
+        """An error answer before (or instead of) parsing the request."""
+        self.request_version, self.command, self.requestline = "HTTP/1.0", "GET", ""
+        self.send_error(code)
+
+    def do_HEAD(self):
+        self.do_GET()
+
+    def do_GET(self):
+        board, port = self.server.board, self.server.server_address[1]
+        host = self.headers.get("Host")
+        if host is not None and host not in (f"{HOST}:{port}", f"localhost:{port}"):
+            return self.send_error(404)               # another site's name for this address
+        if self.headers.get("Content-Length", "0").strip() != "0" or "Transfer-Encoding" in self.headers:
+            return self.send_error(413)               # these routes take no body
+        board.last_request = time.monotonic()
+        if self.target == "/":
+            self.answer(PAGE.encode(), "text/html; charset=utf-8")
+        elif self.target == "/state.json":
+            body = board.state()
+            self.answer(body, "application/json")
+            if board.final_image is None and board.run["state"] not in ("loading", "running"):
+                board.final_served.set()              # ended without an image: the state is all
+        elif self.target == "/image.png":
+            version, body = board.png()
+            if body is None:
+                return self.send_error(404)           # no image yet
+            self.answer(body, "image/png", {"X-Image-Version": str(version)})
+            if version == board.final_image:
+                board.final_served.set()
+        else:
+            self.send_error(404)
+
+    def answer(self, body, kind, extra=()):
+        self.connection.settimeout(SEND_SECONDS)
+        self.send_response(200)
+        for name, value in [("Content-Type", kind), ("Content-Length", str(len(body))),
+                            ("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff"),
+                            ("Content-Security-Policy", POLICY), ("Referrer-Policy", "no-referrer"),
+                            *dict(extra).items()]:
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def send_error(self, code, message=None, explain=None):
+        self.connection.settimeout(SEND_SECONDS)
+        super().send_error(code, message, explain)
+
+    def version_string(self):
+        return self.server_version                    # no Python version for the world to see
+
+    def log_message(self, format, *args):
+        pass                                          # the terminal shows the progress bar
+
+
+class Server(ThreadingHTTPServer):
+    """http.server on 127.0.0.1, a thread per connection, at most MAX_CLIENTS at once."""
+    daemon_threads = True          # a stuck connection never keeps the process alive ...
+    block_on_close = False         # ... nor delays the end of the run
+
+    def __init__(self, port, board):
+        self.board = board
+        self.slots = threading.BoundedSemaphore(MAX_CLIENTS)
+        super().__init__((HOST, port), Handler)       # binds now: a port in use raises OSError
+
+    def process_request(self, request, client_address):
+        if not self.slots.acquire(blocking=False):
+            self.shutdown_request(request)            # too many at once: close the newcomer
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+    def handle_error(self, request, client_address):
+        """A client that hung up or timed out is not an error; anything else is a bug: one line."""
+        error = sys.exc_info()[1]
+        if not isinstance(error, OSError):
+            print(f"stylize.py: warning: the live page failed to answer: {error!r}", file=sys.stderr)
+
+
+# ----------------------------------------------------------------------------- the run's handle
+
+ENDINGS = {0: ("done", "done"),                       # stylize.py's exit status: the state
+           130: ("interrupted", "interrupted (Ctrl-C)"),  # and what the page says
+           143: ("stopped", "stopped (SIGTERM)"),
+           1: ("stopped", "stopped on an error (the terminal says which)")}
+
+
+class LivePage:
+    """The live page of one run: open before loading, report each step, close at the end."""
+
+    def __init__(self, server):
+        self.server, self.board = server, server.board
+        self.url = f"http://{HOST}:{server.server_address[1]}/"
+        self.stylization = None
+        self.next_image = 0.0
+        self.thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
+                                       name="live page", daemon=True)
+        self.thread.start()
+
+    @classmethod
+    def open(cls, port, settings):
+        """Bind 127.0.0.1:port (0: any free port) and serve; OSError if it cannot be bound.
+
+        settings: what the page lists (JSON-able; content_weight, style_weight, tv_weight,
+        iters and scales are also used to weight the curves)."""
+        return cls(Server(port, Board(settings)))
+
+    def open_browser(self):
+        """Open the page in the user's browser, in the background; False where no desktop is
+        found (there webbrowser would start a console browser that takes over the terminal)."""
+        if sys.platform.startswith(("linux", "freebsd", "openbsd")) and \
+                not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            return False
+        threading.Thread(target=webbrowser.open, args=(self.url,), daemon=True).start()
+        return True
+
+    def report(self, r, stylization):
+        """One step of the run: its numbers every time, a copy of its image at most every
+        IMAGE_SECONDS. Called by the run's thread; takes the Board's lock only to swap."""
+        self.stylization = stylization
+        image = None
+        if time.monotonic() >= self.next_image:
+            image = stylization.image(r.image)        # a fresh PIL image: the run may move on
+            self.next_image = time.monotonic() + IMAGE_SECONDS
+        self.board.report(r, image)
+
+    def close(self, status, saved=None, image=None):
+        """Tell the page how the run ended (status: stylize.py's exit status, None for an
+        error it raised; saved: where the result went, image: that result as a PIL image),
+        let a watching page fetch that for up to LINGER_SECONDS, then stop and free the port."""
+        try:
+            self.finish(status, saved, image)
+            if time.monotonic() - self.board.last_request < 2.0:      # a page is watching
+                self.board.final_served.wait(LINGER_SECONDS)
+        except (KeyboardInterrupt, Stop):
+            pass                                      # another Ctrl-C or SIGTERM: stop waiting
+        finally:
+            self.server.shutdown()
+            self.server.server_close()                # the port is free from here on
+            self.thread.join()
+
+    def finish(self, status, saved, image):
+        state, message = ENDINGS.get(status, ("failed", "stopped on an error (see the terminal)"))
+        evals = self.stylization.evals if self.stylization else 0
+        message += f" after {evals} evaluations" if evals else " before the first step"
+        what = "the result" if status == 0 else "the image"
+        message += f"; {what} is saved in {saved}" if saved else "; no image was saved"
+        self.board.finish(state, message, image if saved else None, str(saved) if saved else None)
