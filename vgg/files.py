@@ -35,18 +35,6 @@ class SaveError(Exception):
     """Nothing could be written anywhere; the message says what was tried."""
 
 
-def same_file(a, b):
-    """True if a and b name the same file: the same resolved path, or (both existing) the
-    same inode, so hard links and symbolic links count."""
-    a, b = Path(a), Path(b)
-    if os.path.realpath(a) == os.path.realpath(b):
-        return True
-    try:
-        return os.path.samefile(a, b)
-    except OSError:                                    # one of them does not exist yet
-        return False
-
-
 def name_max(folder):
     """The longest file name the folder's file system takes (255 on most)."""
     try:

@@ -17,6 +17,7 @@ user is told where. While a file is being written, Ctrl-C and SIGTERM wait
 """
 import io
 import json
+from contextlib import nullcontext
 from pathlib import Path
 
 from . import files, images
@@ -56,7 +57,6 @@ class Outputs:
         self.saved = None                 # (where, image) once the result is written
 
     def _hold(self, then_stop=True):
-        from contextlib import nullcontext
         return self.signals.hold(then_stop) if self.signals else nullcontext()
 
     # ------------------------------------------------------------------ the start and a stop

@@ -150,11 +150,11 @@ def canvas_shapes(settings, content, styles, warn=None):
     shapes = []
     for size in settings.sizes():
         h, w = images.longest_side_shape(base.size, size)
-        if min(h, w) < need and warn:
-            H, W = at_least(h, w, need)
+        H, W = at_least(h, w, need)
+        if (H, W) != (h, w) and warn:
             warn(f"the image is too small for {settings.deepest()} at {size} px; "
                  f"upscaled to {W}x{H}")
-        shapes.append(at_least(h, w, need))
+        shapes.append((H, W))
     return shapes
 
 
@@ -182,7 +182,7 @@ class Stylization:
         None for --mode style); styles: the paintings (PIL RGB); init: a PIL image to start
         from (settings.init is then ignored); warn(message): told of anything adjusted."""
         s = self.settings = settings
-        self.model, self.warn = model, warn
+        self.model = model
         self.colours = None                       # the photo whose colours go back in at the end
         content = content if s.mode != "style" else None
         styles = list(styles) if s.mode != "content" else []
