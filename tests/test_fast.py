@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +66,33 @@ def test_blas_runs_one_thread_inside_the_workers_and_gets_its_threads_back():
     Workers(2).map_slices(lambda i0, i1: inside.append(blas_threads()), 2)
     assert inside and all(all(n == 1 for n in counts) for counts in inside)
     assert blas_threads() == before
+
+
+def test_the_blas_is_warmed_by_all_workers_at_once_and_only_once(monkeypatch):
+    """warm_blas(n): n products inside the BLAS at the same time (so that OpenBLAS gives
+    each its own scratch buffer to write), once per process, and none for fewer workers."""
+    from minigrad.fast import threads
+    monkeypatch.setattr(threads, "_warmed", 0)
+    real, lock, names, inside, most = np.matmul, threading.Lock(), [], [0], [0]
+
+    def matmul(*args, **kwargs):
+        with lock:
+            names.append(threading.current_thread().name)
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        time.sleep(0.05)
+        try:
+            return real(*args, **kwargs)
+        finally:
+            with lock:
+                inside[0] -= 1
+    monkeypatch.setattr(threads.np, "matmul", matmul)
+    threads.warm_blas(3)
+    assert len(names) == 3 and len(set(names)) == 3 and most[0] == 3
+    threads.warm_blas(3)
+    threads.warm_blas(2)
+    Workers(2).map_slices(lambda i0, i1: None, 2)
+    assert len(names) == 3                                            # nothing more
 
 
 def test_one_thread_per_core_unless_minigrad_threads_says_fewer(capsys):

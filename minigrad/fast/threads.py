@@ -15,6 +15,15 @@ the engine is left as it was, and nothing has to be set before NumPy is imported
 
 The default count (`default_threads`) is one thread per core; the environment
 variable MINIGRAD_THREADS may ask for fewer.
+
+Before their first job the workers write their BLAS's scratch memory once
+(`warm_blas`). OpenBLAS packs each matrix product's operands into a scratch
+buffer of its own (32 MB, mapped lazily), and its sgemm kernel prefetches a few
+pages past the end of the packed panel. Pages of that buffer never written yet
+are not mapped, and on the machines of benchmarks/RESULTS.md a prefetch there
+costs a page-table walk every time: a one-thread product of 512 x 512 by
+512 x 256 ran at 10 GFLOP/s until some larger product had written those pages,
+and at 35 from then on -- three times faster, for the rest of the process.
 """
 import os
 import sys
@@ -135,14 +144,48 @@ def _pool(n):
         return _pools[n]
 
 
+_warmed = 0               # scratch buffers of the BLAS written so far (one per concurrent caller)
+_warm_lock = threading.Lock()
+
+
+def warm_blas(n):
+    """Have n threads at once run one matrix product of 1024 x 512 by 512 x 512 under a
+    one-thread BLAS, once per process (tens of milliseconds), so that each of the n
+    scratch buffers OpenBLAS gives to n concurrent callers has had a megabyte of packed
+    panel written into it (see the top of this file). Harmless for any other BLAS."""
+    global _warmed
+    with _warm_lock:
+        if _warmed >= n:
+            return
+        together = threading.Barrier(n, timeout=10)       # all inside the BLAS at once
+
+        def one(_):
+            a = np.ones((1024, 512), dtype=np.float32)
+            b = np.ones((512, 512), dtype=np.float32)
+            try:
+                together.wait()
+            except threading.BrokenBarrierError:          # a slow start: warm what we can
+                pass
+            np.matmul(a, b)
+
+        with _OneBlasThread():
+            if n == 1:
+                one(0)
+            else:
+                list(_pool(n).map(one, range(n)))
+        _warmed = n
+
+
 class Workers:
     """n threads that run pieces of one job in parallel; n = 1 runs them in the caller's thread."""
 
     def __init__(self, n):
         self.n = check_threads(n)
+        self._warm = False
 
     def map_slices(self, fn, n):
         """fn(i0, i1) for contiguous slices [i0, i1) covering range(n), one slice per thread."""
+        self._warm_once()
         parts = min(self.n, n)
         if parts < 2:
             fn(0, n)
@@ -152,11 +195,17 @@ class Workers:
 
     def deal(self, fn, jobs):
         """fn(share) for each thread's share of `jobs` (job i goes to thread i % n)."""
+        self._warm_once()
         shares = [jobs[i::self.n] for i in range(self.n) if jobs[i::self.n]]
         if len(shares) < 2:
             fn(jobs)
             return
         self._run(fn, shares)
+
+    def _warm_once(self):
+        if not self._warm:
+            warm_blas(self.n)
+            self._warm = True
 
     def _run(self, fn, *args):
         # NumPy's error state (np.errstate) belongs to each thread: the workers take the
