@@ -12,6 +12,7 @@ requires a gradient).
     python benchmarks/bench.py --backend cupy --sizes 512 1024   # GPU vs cuDNN, float32, no TF32
     python benchmarks/bench.py --backend cupy --conv3x3 winograd # the other 3x3 algorithm
     python benchmarks/bench.py --mode stylize        # whole stylization (see bench_stylize)
+    python benchmarks/bench.py --mode stylize --pastiche ../peer/bin/pastiche   # and the peer's
 
 It is a plain script: no environment variable is set, before or after NumPy is
 imported, so the project runs as it does in any learner's script (the fast
@@ -28,8 +29,10 @@ On a GPU it is CuPy's memory-pool peak against torch.cuda.max_memory_allocated.
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -43,7 +46,8 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--mode", choices=["pass", "stylize"], default="pass",
-                   help="pass: one forward+backward (default); stylize: 100 L-BFGS iterations")
+                   help="pass: one forward+backward (default); stylize: whole stylizations "
+                        "(--iterations L-BFGS steps), and pastiche's where installed")
     p.add_argument("--backend", choices=["numpy", "cupy"], default="numpy",
                    help="numpy: CPU against PyTorch CPU; cupy: GPU against PyTorch with cuDNN")
     p.add_argument("--sizes", type=int, nargs="+", default=None,
@@ -57,6 +61,11 @@ def parse_args(argv=None):
                    help="the fast engine's worker threads and PyTorch's threads "
                         "(default: the fast engine's own default, one per core)")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    p.add_argument("--iterations", type=int, default=100,
+                   help="--mode stylize: L-BFGS iterations (and evaluations against pastiche)")
+    p.add_argument("--pastiche", default=shutil.which("pastiche"),
+                   help="--mode stylize on the CPU: also time a whole stylize.py run against "
+                        "this pastiche 1.6.0 CLI (default: pastiche on the PATH, if any)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--_memory-child", dest="memory_child",
                    choices=["fast", "reference", "torch"], help=argparse.SUPPRESS)
@@ -332,6 +341,7 @@ def bench_stylize(sizes, backend, iterations=100):
     print(describe_machine(backend))
     print(f"{'size':>5} {'engine':>9} {'ours s':>8} {'torch s':>8} {'ratio':>6} {'ours s/it':>9} "
           f"{'torch s/it':>10} {'ours loss':>11} {'torch loss':>11}")
+    parts = []
     for size in sizes:
         rng = np.random.default_rng(ARGS.seed)
         yy, xx = np.mgrid[0:size, 0:size] / size
@@ -344,17 +354,56 @@ def bench_stylize(sizes, backend, iterations=100):
             model = VGG19(params, engine=make_engine(engine)).to(backend)
             objective = Objective(model, content.shape, xp.asarray(content), [xp.asarray(style)],
                                   None, CONTENT_LAYERS, STYLE_LAYERS, 1e-2, 1.0, 0.0)
-            opt = LBFGS(xp.asarray(content), lr=1.0, history=100)
+            opt = LBFGS(xp.asarray(content), lr=1.0, history=100, line_search=None)   # as torch
+            watch = Stopwatch(sync)
+            watch.around(objective.model, "forward", "network")
+            watch.around(objective.model, "backward", "network")
+            watch.around(objective, "content_term", "losses")
+            watch.around(objective, "style_term", "losses")
+            watch.around(objective, "__call__", "objective")
             sync()
             t0 = time.perf_counter()
             for _ in range(iterations):
-                ours_loss = opt.step(objective)
+                ours_loss = opt.step(objective.__call__)
             sync()
             ours_s = time.perf_counter() - t0
             del model, objective, opt
             print(f"{size:>5} {engine:>9} {ours_s:>8.1f} {torch_s:>8.1f} {ours_s / torch_s:>6.2f} "
                   f"{ours_s / iterations:>9.3f} {torch_s / iterations:>10.3f} "
                   f"{ours_loss:>11.4g} {torch_loss:>11.4g}")
+            parts.append((size, engine, ours_s, watch.seconds))
+    print("where our time went, per iteration (ms): the network's forward and backward; the "
+          "loss terms (Gram matrices, their gradients); the rest of the objective (TV, "
+          "summing the taps' gradients); L-BFGS's own arithmetic (history 100)")
+    print(f"{'size':>5} {'engine':>9} {'network':>8} {'losses':>8} {'rest':>8} {'L-BFGS':>8}")
+    for size, engine, total, sec in parts:
+        ms = {k: 1e3 * v / iterations for k, v in sec.items()}
+        print(f"{size:>5} {engine:>9} {ms['network']:>8.0f} {ms['losses']:>8.0f} "
+              f"{ms['objective'] - ms['network'] - ms['losses']:>8.0f} "
+              f"{1e3 * total / iterations - ms['objective']:>8.0f}")
+
+
+class Stopwatch:
+    """Seconds spent inside chosen methods of an object, summed per label (the device
+    synchronised before each reading, so that a GPU's queued work is counted where it runs).
+    around(obj, name, label) replaces obj.name by a timed version on that instance only."""
+
+    def __init__(self, sync):
+        self.sync, self.seconds = sync, {}
+
+    def around(self, obj, name, label):
+        inner = getattr(obj, name)
+        self.seconds.setdefault(label, 0.0)
+
+        def timed(*args, **kwargs):
+            self.sync()
+            t0 = time.perf_counter()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                self.sync()
+                self.seconds[label] += time.perf_counter() - t0
+        setattr(obj, name, timed)
 
 
 def torch_stylize(params, content, style, iterations, device, sync):
@@ -403,6 +452,74 @@ def torch_stylize(params, content, style, iterations, device, sync):
     return time.perf_counter() - t0, float(loss.detach())
 
 
+def bench_pastiche(size, evaluations):
+    """The command against the peer, each as a user runs it: `stylize.py` at its defaults
+    and `pastiche` 1.6.0 at its own (PyTorch, CPU), on the same photo and painting (the
+    shared Tübingen and Starry Night, or else the demo pair), `evaluations` evaluations of
+    the loss and its gradient each, plain subprocesses, no environment variables added.
+
+    Per evaluation: from each one's own clock, first step excluded (stylize.py's --log,
+    pastiche's elapsed column at every step), so that start-up (imports, weights, the
+    painting's Gram matrices) is apart; the whole wall time is printed too. Peak memory:
+    the child's VmHWM, read every 0.1 s while it runs. pastiche is benchmark-only: never
+    a dependency (`pip install pastiche==1.6.0 torch==2.13.0` in a separate venv)."""
+    weights = ROOT / "weights" / "vgg19.h5"
+    if not ARGS.pastiche:
+        print("pastiche: not installed (--pastiche PATH to compare against it); skipped")
+        return
+    if not weights.exists():
+        print(f"pastiche: skipped, the real weights ({weights}) are needed: python stylize.py --demo fetches them")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        photo, painting = ROOT.parent / "shared" / "images" / "tubingen.jpg", \
+            ROOT.parent / "shared" / "images" / "starry_night.jpg"
+        if not (photo.exists() and painting.exists()):
+            from vgg.demo import demo_photo_path, render_style
+            photo, painting = Path(demo_photo_path()), tmp / "demo-style.png"
+            render_style().save(painting)
+        log = tmp / "ours.jsonl"
+        ours = watch([sys.executable, str(ROOT / "stylize.py"), "--content", str(photo), "--style",
+                      str(painting), "--size", str(size), "--iters", str(evaluations),
+                      "-o", str(tmp / "ours.png"), "--log", str(log), "--quiet"])
+        steps = [json.loads(line) for line in log.read_text().splitlines()]
+        ours_each = (steps[-1]["seconds"] - steps[0]["seconds"]) / (steps[-1]["evals"] - steps[0]["evals"])
+        peer = watch([ARGS.pastiche, "--content", str(photo), "--styles", str(painting),
+                      "--size", str(size), "--num-steps", str(evaluations), "--device", "cpu",
+                      "--seed", "0", "--info-step", "1", "--output", str(tmp / "peer.png")])
+        elapsed = []                                            # (step, seconds) from "step elapsed loss"
+        for words in (line.split() for line in peer["stdout"].splitlines()):
+            if len(words) == 3 and words[0].isdigit():
+                elapsed.append((int(words[0]), float(words[1])))
+        peer_each = (elapsed[-1][1] - elapsed[1][1]) / (elapsed[-1][0] - elapsed[1][0])
+    print(f"whole runs against pastiche 1.6.0 ({photo.name} + {painting.name}, {size} px, "
+          f"{evaluations} evaluations each, both at their defaults)")
+    print(f"{'size':>5} {'ours s':>7} {'peer s':>7} {'ours s/eval':>11} {'peer s/eval':>11} "
+          f"{'ratio':>6} {'ours MB':>8} {'peer MB':>8} {'mem ratio':>9}")
+    print(f"{size:>5} {ours['seconds']:>7.1f} {peer['seconds']:>7.1f} {ours_each:>11.3f} "
+          f"{peer_each:>11.3f} {ours_each / peer_each:>6.2f} {ours['peak'] / 2**20:>8.0f} "
+          f"{peer['peak'] / 2**20:>8.0f} {ours['peak'] / peer['peak']:>9.2f}")
+
+
+def watch(cmd):
+    """Run cmd; its wall time, stdout, and peak resident set (VmHWM, polled every 0.1 s)."""
+    t0 = time.perf_counter()
+    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak, status = 0, Path(f"/proc/{child.pid}/status")
+    while child.poll() is None:
+        try:
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):               # "VmHWM:   123456 kB"
+                    peak = max(peak, int(line.split()[1]) * 1024)
+        except OSError:                                     # it has just ended
+            pass
+        time.sleep(0.1)
+    out, err = child.communicate()
+    if child.returncode != 0:
+        sys.exit(f"bench.py: {cmd[0]} failed ({child.returncode}):\n{err[-2000:]}")
+    return {"seconds": time.perf_counter() - t0, "stdout": out, "peak": peak}
+
+
 def describe_machine(backend):
     from threadpoolctl import threadpool_info
     blas = ", ".join(f"{i['internal_api']} {i['num_threads']} threads"
@@ -436,7 +553,10 @@ def main():
     if ARGS.mode == "pass":
         bench_pass(sizes, ARGS.backend)
     else:
-        bench_stylize(sizes, ARGS.backend)
+        bench_stylize(sizes, ARGS.backend, ARGS.iterations)
+        if ARGS.backend == "numpy":
+            for size in sizes:
+                bench_pastiche(size, ARGS.iterations)
 
 
 if __name__ == "__main__":
