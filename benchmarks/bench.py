@@ -13,6 +13,7 @@ requires a gradient).
     python benchmarks/bench.py --backend cupy --conv3x3 winograd # the other 3x3 algorithm
     python benchmarks/bench.py --mode stylize        # whole stylization (see bench_stylize)
     python benchmarks/bench.py --mode stylize --pastiche ../peer/bin/pastiche   # and the peer's
+    python benchmarks/bench.py --mode all            # all of the above for one backend, one run
 
 It is a plain script: no environment variable is set, before or after NumPy is
 imported, so the project runs as it does in any learner's script (the fast
@@ -45,9 +46,9 @@ TAPS = ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1", "conv4_2"]
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--mode", choices=["pass", "stylize"], default="pass",
+    p.add_argument("--mode", choices=["pass", "stylize", "all"], default="pass",
                    help="pass: one forward+backward (default); stylize: whole stylizations "
-                        "(--iterations L-BFGS steps), and pastiche's where installed")
+                        "(--iterations L-BFGS steps), and pastiche's where installed; all: both")
     p.add_argument("--backend", choices=["numpy", "cupy"], default="numpy",
                    help="numpy: CPU against PyTorch CPU; cupy: GPU against PyTorch with cuDNN")
     p.add_argument("--sizes", type=int, nargs="+", default=None,
@@ -467,6 +468,9 @@ def bench_pastiche(size, evaluations):
     if not ARGS.pastiche:
         print("pastiche: not installed (--pastiche PATH to compare against it); skipped")
         return
+    if evaluations < 10:
+        print("pastiche: skipped, timing per evaluation needs --iterations 10 or more")
+        return
     if not weights.exists():
         print(f"pastiche: skipped, the real weights ({weights}) are needed: python stylize.py --demo fetches them")
         return
@@ -550,9 +554,9 @@ def main():
         memory_child(ARGS.memory_child, ARGS.sizes[0], ARGS.seed)
         return
     sizes = ARGS.sizes or ([256, 512] if ARGS.backend == "numpy" else [512, 1024])
-    if ARGS.mode == "pass":
+    if ARGS.mode in ("pass", "all"):
         bench_pass(sizes, ARGS.backend)
-    else:
+    if ARGS.mode in ("stylize", "all"):
         bench_stylize(sizes, ARGS.backend, ARGS.iterations)
         if ARGS.backend == "numpy":
             for size in sizes:
