@@ -120,6 +120,31 @@ def test_vgg_shapes_take_the_winograd_path_on_the_cpu():
     assert FastEngine(winograd_tile=4).winograd_tile == (4, 4)
 
 
+def test_images_of_few_tiles_take_im2col_unless_winograd_is_asked_for(monkeypatch):
+    """By default (CPU: F(2x2) forward, F(4x4) image gradient, winograd_min_tiles 32) a
+    16 x 16 image has 64 F(2x2) tiles and 16 F(4x4) ones: Winograd forward, im2col back;
+    an 8 x 8 one im2col both ways. conv3x3='winograd' takes Winograd for all four. The
+    results are the reference's either way."""
+    seen = []
+    real = winograd.conv3x3
+    monkeypatch.setattr(winograd, "conv3x3", lambda x, *rest: seen.append(x.shape[2:]) or real(x, *rest))
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((16, 16, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(16).astype(np.float32)
+    for engine, expected in [(FastEngine(), [(16, 16)]),
+                             (FastEngine(conv3x3="winograd"), [(16, 16), (16, 16), (8, 8), (8, 8)])]:
+        seen.clear()
+        for size in (16, 8):
+            x = rng.standard_normal((1, 16, size, size)).astype(np.float32)
+            dout = rng.standard_normal((1, 16, size, size)).astype(np.float32)
+            out, cache = engine.conv2d_forward(x, w, b, 1, 1)
+            dx = engine.conv2d_backward(dout, cache, need_dw=False)[0]
+            ref, ref_cache = conv.conv2d_forward_im2col(x, w, b, 1, 1)
+            ref_dx = conv.conv2d_backward_im2col(dout, ref_cache, need_dw=False)[0]
+            assert relative_error(out, ref) < 1e-5 and relative_error(dx, ref_dx) < 1e-5
+        assert seen == expected
+
+
 def test_the_3x3_algorithm_is_a_backend_decision(backend, to_backend):
     w = to_backend(np.zeros((64, 64, 3, 3), dtype=np.float32))
     from minigrad.fast.engine import CONV3X3

@@ -27,6 +27,15 @@ default here and nowhere else:
                 near the caches, on a GPU as large as memory comfortably allows.
     min_tiles   Winograd's bands have at least this many tiles (256), so that
                 their matrix products stay efficient.
+    winograd_min_tiles
+                where 3x3 convolutions are left to the backend's default (conv3x3
+                None), an image of fewer m x m tiles than this (32) takes im2col:
+                there the kernel transform, a*a*K*C numbers made afresh unless kept,
+                costs as much as the multiplications it saves (measured, 512
+                channels at 16 x 16, 16 F(4x4) tiles: image gradient 26 ms by
+                Winograd, 21 by im2col; at 32 x 32, 64 tiles: 39 against 78). It
+                matters below about 128 px (a 64 px pass: 0.26 s -> 0.18 s), and for
+                the coarse scales of --scales.
     threads     worker threads on the CPU (minigrad/fast/threads.py): default one per
                 core, or MINIGRAD_THREADS; each worker runs a one-thread BLAS. A GPU
                 runs one band's kernels in parallel by itself: one thread there.
@@ -76,7 +85,7 @@ class FastEngine:
 
     def __init__(self, conv3x3=None, winograd_min_channels=16, band_bytes=None,
                  min_tiles=256, threads=None, fixed_weights=False, winograd_tile=None,
-                 kernel_cache_bytes=None):
+                 kernel_cache_bytes=None, winograd_min_tiles=32):
         if conv3x3 not in (None, "winograd", "im2col"):
             raise ValueError(f"conv3x3 must be 'winograd' or 'im2col', not {conv3x3!r}")
         if winograd_tile in (2, 4):
@@ -90,6 +99,7 @@ class FastEngine:
         self.winograd_min_channels = winograd_min_channels
         self.band_bytes = band_bytes
         self.min_tiles = min_tiles
+        self.winograd_min_tiles = winograd_min_tiles
         self.threads = default_threads() if threads is None else check_threads(threads)
         self._workers = {"numpy": Workers(self.threads), "cupy": Workers(1)}
         self.fixed_weights = fixed_weights
@@ -109,11 +119,21 @@ class FastEngine:
     def bytes_per_band(self, a):
         return self.band_bytes or BAND_BYTES[self._backend(a)]
 
-    def uses_winograd(self, w, stride, pad):
-        """Winograd for 3x3, stride 1, padding 1 with enough channels, where it is the choice."""
+    def uses_winograd(self, w, stride, pad, shape=None, m=2):
+        """Winograd for 3x3, stride 1, padding 1 with enough channels, where it is the choice:
+        always if conv3x3='winograd' asked for it; by the backend's default, only for images
+        (of `shape`, if given) of at least winograd_min_tiles m x m tiles."""
         K, C, KH, KW = w.shape
-        return ((KH, KW, stride, pad) == (3, 3, 1, 1) and min(C, K) >= self.winograd_min_channels
-                and (self.conv3x3 or CONV3X3[self._backend(w)]) == "winograd")
+        if (KH, KW, stride, pad) != (3, 3, 1, 1) or min(C, K) < self.winograd_min_channels:
+            return False
+        if self.conv3x3 is not None:
+            return self.conv3x3 == "winograd"
+        if CONV3X3[self._backend(w)] != "winograd":
+            return False
+        if shape is None:
+            return True
+        TH, TW = winograd.tiles(shape[-2], shape[-1], m)
+        return TH * TW >= self.winograd_min_tiles
 
     def tile(self, a, forward):
         """Winograd's output tile m (F(m x m, 3x3)) for arrays like a, forward or backward."""
@@ -144,8 +164,9 @@ class FastEngine:
 
     def conv2d_forward(self, x, w, b, stride=1, pad=0):
         """As minigrad.conv.conv2d_forward_im2col: out (N, K, OH, OW), cache (x, w, b, stride, pad)."""
-        if self.uses_winograd(w, stride, pad):
-            out = winograd.conv3x3(x, self.kernel(w, self.tile(x, forward=True)), b, None,
+        m = self.tile(x, forward=True)
+        if self.uses_winograd(w, stride, pad, x.shape, m):
+            out = winograd.conv3x3(x, self.kernel(w, m), b, None,
                                    self.workers(x), self.bytes_per_band(x), self.min_tiles,
                                    TRANSFORMS[self._backend(x)])
         else:
@@ -161,9 +182,10 @@ class FastEngine:
         x, w, b, stride, pad = cache
         xp = get_array_module(dout)
         band_bytes = self.bytes_per_band(dout)
-        if self.uses_winograd(w, stride, pad):
+        m = self.tile(dout, forward=False)
+        if self.uses_winograd(w, stride, pad, x.shape, m):
             dx = xp.empty(x.shape, dtype=dout.dtype)
-            U = self.kernel(w, self.tile(dout, forward=False))
+            U = self.kernel(w, m)
             winograd.conv3x3(dout[:, :, ::-1, ::-1], U.transpose(0, 2, 1), None,
                              dx[:, :, ::-1, ::-1], self.workers(dout), band_bytes, self.min_tiles,
                              TRANSFORMS[self._backend(dout)])
@@ -201,4 +223,5 @@ class FastEngine:
                 f"{self.winograd_min_channels}, band_bytes={self.band_bytes}, "
                 f"min_tiles={self.min_tiles}, threads={self.threads}, "
                 f"fixed_weights={self.fixed_weights}, winograd_tile={self.winograd_tile}, "
-                f"kernel_cache_bytes={self.kernel_cache_bytes})")
+                f"kernel_cache_bytes={self.kernel_cache_bytes}, "
+                f"winograd_min_tiles={self.winograd_min_tiles})")
