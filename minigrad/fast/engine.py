@@ -34,7 +34,7 @@ default here and nowhere else:
                 costs as much as the multiplications it saves (measured, 512
                 channels at 16 x 16, 16 F(4x4) tiles: image gradient 26 ms by
                 Winograd, 21 by im2col; at 32 x 32, 64 tiles: 39 against 78). It
-                matters below about 128 px (a 64 px pass: 0.26 s -> 0.18 s), and for
+                matters below about 128 px (a 64 px pass: 0.25 s -> 0.14 s), and for
                 the coarse scales of --scales.
     threads     worker threads on the CPU (minigrad/fast/threads.py): default one per
                 core, or MINIGRAD_THREADS; each worker runs a one-thread BLAS. A GPU
