@@ -44,7 +44,7 @@ from minigrad.backend import BACKENDS, backend_module
 from minigrad.layers import ENGINES
 from vgg import images
 from vgg.model import VGG19
-from vgg.run import Settings, Stylization
+from vgg.run import Settings, Stylization, engine_for
 from vgg.transfer import STYLE_LAYERS
 
 FIG1_CONTENT_LAYERS = ["conv1_2", "conv2_2", "conv3_2", "conv4_2", "conv5_2"]
@@ -259,7 +259,8 @@ def main(argv=None):
         return 2
     backend_module(args.backend)                              # a clear error if CuPy cannot run
     content, style = images.open_image(args.content), images.open_image(args.style)
-    model = VGG19.load(args.weights, pooling=args.pooling, engine=args.engine).to(args.backend)
+    engine = engine_for(args.engine, args.backend, lambda m: print(f"figures.py: {m}", file=sys.stderr))
+    model = VGG19.load(args.weights, pooling=args.pooling, engine=engine).to(args.backend)
     os.makedirs(out_dir, exist_ok=True)
     t0 = time.perf_counter()
     for name, make in (("figure1", figure1), ("figure3", figure3)):

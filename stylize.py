@@ -55,7 +55,7 @@ from vgg.memory import available_memory, plan_memory
 from vgg.model import LAYER_NAMES, VGG19, min_input_size
 from vgg.outputs import Outputs
 from vgg.run import (INITS, LINE_SEARCH, MODES, WEIGHTS, NonFinite, Settings, Stylization,
-                     canvas_shapes, style_shapes)
+                     canvas_shapes, engine_for, style_shapes)
 from vgg.transfer import CONTENT_LAYERS, NORMALIZATIONS, STYLE_LAYERS
 from vgg.weights import DEFAULT_PATH as DEFAULT_WEIGHTS
 from vgg.weights import WeightsError
@@ -487,7 +487,9 @@ def prepare(args, settings, say):
     shapes = canvas_shapes(settings, content, styles, warn)
     check_memory(args, settings, shapes, styles)
     try:
-        model = VGG19.load(args.weights, pooling=args.pooling, engine=args.engine).to(args.backend)
+        model = VGG19.load(args.weights, pooling=args.pooling,
+                           engine=engine_for(args.engine, args.backend,
+                                             lambda m: say(f"stylize: {m}"))).to(args.backend)
     except WeightsError as e:
         raise Refusal(str(e))
     stylization = Stylization(model, settings, content, styles, init)

@@ -81,6 +81,7 @@ import torch  # noqa: E402
 from minigrad.backend import backend_module, synchronize, to_numpy  # noqa: E402
 from minigrad.fast import FastEngine  # noqa: E402
 from vgg.model import CONV_SHAPES, LAYER_NAMES, VGG19  # noqa: E402
+from vgg.weights import DEFAULT_PATH, read_weights  # noqa: E402
 from vgg.weights.testing import random_params  # noqa: E402
 
 ENGINES = ["fast", "reference"] if ARGS.engine == "both" else [ARGS.engine]
@@ -171,9 +172,18 @@ def torch_pass(net, x, grads, depth):
     return dx
 
 
+def bench_params(seed):
+    """The real VGG-19 weights when weights/vgg19.h5 is there (as users run it), else random
+    ones in the same layout; and a line that says which."""
+    if DEFAULT_PATH.exists():
+        return read_weights(DEFAULT_PATH), f"weights: the real VGG-19 ({DEFAULT_PATH})"
+    return random_params(seed), (f"weights: random (seed {seed}), {DEFAULT_PATH} is absent; "
+                                 "PyTorch's speed differs on them: python -m vgg.weights fetches it")
+
+
 def setup(size, xp, device, seed, engines=ENGINES):
     """{engine: our model}, PyTorch's net, the depth, and each side's inputs."""
-    params = random_params(seed)
+    params, _ = bench_params(seed)
     depth = max(LAYER_NAMES.index(t) for t in TAPS) + 1
     models = {e: VGG19({n: (xp.asarray(W), xp.asarray(b)) for n, (W, b) in params.items()},
                        engine=make_engine(e)) for e in engines}
@@ -531,7 +541,8 @@ def describe_machine(backend):
     fast = make_engine("fast")
     fast = FastEngine() if fast == "fast" else fast
     xp = backend_module(backend)
-    winograd = fast.uses_winograd(xp.zeros((64, 64, 3, 3), dtype=xp.float32), 1, 1)
+    winograd = fast.algorithm(xp.zeros((64, 64, 3, 3), dtype=xp.float32), 1, 1,
+                              (1, 64, 256, 256), forward=True) != "im2col"
     text = (f"numpy {np.__version__} (BLAS: {blas} outside the workers, 1 inside), "
             f"torch {torch.__version__} ({torch.get_num_threads()} threads), "
             f"{os.cpu_count()} cores, environment variables: {thread_variables() or 'none'}")

@@ -33,6 +33,7 @@ from minigrad import reference  # noqa: E402
 from minigrad.backend import backend_module, synchronize  # noqa: E402
 from minigrad.fast import FastEngine  # noqa: E402
 from vgg.model import CONV_SHAPES, LAYER_NAMES  # noqa: E402
+from vgg.weights import DEFAULT_PATH, read_weights  # noqa: E402
 from vgg.weights.testing import random_params  # noqa: E402
 
 ENGINE = (FastEngine(threads=ARGS.threads, fixed_weights=True) if ARGS.engine == "fast"
@@ -73,7 +74,12 @@ def both(*arrays):
 
 
 def main():
-    params = random_params(0)
+    if DEFAULT_PATH.exists():
+        params = read_weights(DEFAULT_PATH)
+        print(f"weights: the real VGG-19 ({DEFAULT_PATH})")
+    else:
+        params = random_params(0)
+        print(f"weights: random (seed 0); {DEFAULT_PATH} is absent (python -m vgg.weights fetches it)")
     rng = np.random.default_rng(0)
     side = ARGS.size
     total = {"ours": 0.0, "torch": 0.0}

@@ -20,14 +20,15 @@ from .backend import get_array_module, move_like
 ENGINES = ("reference", "fast")
 
 
-def get_engine(engine):
-    """The engine a layer calls: 'reference', 'fast', or an engine object (returned as it is)."""
+def get_engine(engine, **options):
+    """The engine a layer calls: 'reference', 'fast' (options go to FastEngine, e.g. a
+    measured plan), or an engine object (returned as it is)."""
     if engine == "reference":
         from . import reference
         return reference
     if engine == "fast":
         from .fast import FastEngine
-        return FastEngine()
+        return FastEngine(**options)
     if isinstance(engine, str):
         raise ValueError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
     return engine

@@ -12,15 +12,27 @@ bands of one row, three worker threads) -- chosen by explicit arguments.
 The largest relative error each test observed against PyTorch is recorded with
 `record_error` and printed in pytest's closing summary, per dtype.
 """
+import atexit
 import os
+import shutil
+import tempfile
 from collections import defaultdict
 
 import numpy as np
 import pytest
 
 from minigrad.backend import gpu_available, to_device, to_numpy
-from minigrad.fast import FastEngine
+from minigrad.fast import FastEngine, tune
 from minigrad.layers import get_engine
+
+# The fast engine's measured plan (minigrad/fast/tune.py) lives in the user's cache folder.
+# The tests take the engine's defaults instead, on any machine, and never wait for a
+# measurement: a cache folder of their own (for this process and the stylize.py runs it
+# starts) whose plan for this machine is the defaults. Only tests/test_tune.py measures,
+# on purpose, into folders of its own.
+os.environ["MINIGRAD_CACHE_DIR"] = tempfile.mkdtemp(prefix="minigrad-test-cache-")
+atexit.register(shutil.rmtree, os.environ["MINIGRAD_CACHE_DIR"], ignore_errors=True)
+tune.keep(tune.default_plan())
 
 _only = os.environ.get("MINIGRAD_TEST_BACKEND")
 BACKENDS = [b for b in ("numpy", "cupy") if _only in (None, "", b)]

@@ -83,7 +83,7 @@ def test_banded_conv3x3_equals_naive(case, band, m, backend, to_backend):
 def test_fast_winograd_conv_equals_naive(case, dtype, band, m, backend, to_backend):
     engine = winograd_engine(winograd_tile=m, **BANDS[band])
     x, w, b, dout = inputs(*case, dtype, to_backend)
-    assert engine.uses_winograd(w, 1, 1)
+    assert engine.algorithm(w, 1, 1, x.shape, forward=True) == (m if m in TILES else m[0])
     ref, ref_cache = conv.conv2d_forward_naive(x, w, b, 1, 1)
     ref_grads = conv.conv2d_backward_naive(dout, ref_cache)
     out, cache = engine.conv2d_forward(x, w, b, 1, 1)
@@ -108,10 +108,12 @@ def test_backward_does_not_mutate_dout_or_cache(backend, to_backend):
 def test_vgg_shapes_take_the_winograd_path_on_the_cpu():
     engine = FastEngine()
     w = np.zeros((64, 64, 3, 3), dtype=np.float32)
-    assert engine.uses_winograd(w, 1, 1)
-    assert not engine.uses_winograd(np.zeros((64, 3, 3, 3)), 1, 1)      # conv1_1: im2col
-    assert not engine.uses_winograd(w, 2, 1) and not engine.uses_winograd(w, 1, 0)
-    assert not FastEngine(conv3x3="im2col").uses_winograd(w, 1, 1)      # asked for im2col
+    shape = (1, 64, 64, 64)
+    assert engine.algorithm(w, 1, 1, shape, forward=True) == 2
+    assert engine.algorithm(w, 1, 1, shape, forward=False) == 4
+    assert engine.algorithm(np.zeros((64, 3, 3, 3)), 1, 1, shape, True) == "im2col"   # conv1_1
+    assert engine.algorithm(w, 2, 1, shape, True) == engine.algorithm(w, 1, 0, shape, True) == "im2col"
+    assert FastEngine(conv3x3="im2col").algorithm(w, 1, 1, shape, True) == "im2col"   # asked for
     with pytest.raises(ValueError, match="conv3x3"):
         FastEngine(conv3x3="fft")
     for bad in (3, (2,), (2, 6), "4"):
@@ -148,7 +150,8 @@ def test_images_of_few_tiles_take_im2col_unless_winograd_is_asked_for(monkeypatc
 def test_the_3x3_algorithm_is_a_backend_decision(backend, to_backend):
     w = to_backend(np.zeros((64, 64, 3, 3), dtype=np.float32))
     from minigrad.fast.engine import CONV3X3
-    assert FastEngine().uses_winograd(w, 1, 1) == (CONV3X3[backend] == "winograd")
+    chosen = FastEngine().algorithm(w, 1, 1, (1, 64, 64, 64), forward=True)
+    assert (chosen != "im2col") == (CONV3X3[backend] == "winograd")
 
 
 def test_fixed_weights_transform_each_kernel_once_and_forget_it_with_the_kernel(backend, to_backend):
@@ -158,7 +161,7 @@ def test_fixed_weights_transform_each_kernel_once_and_forget_it_with_the_kernel(
     except TypeError:
         pytest.skip(f"{type(w)} cannot be watched: the fast engine recomputes its transform")
     fixed, free = FastEngine(conv3x3="winograd", fixed_weights=True), FastEngine(conv3x3="winograd")
-    m = fixed.tile(x, forward=True)                                     # the tile this image takes
+    m = fixed.algorithm(w, 1, 1, x.shape, forward=True)                 # the tile this image takes
     assert fixed.kernel(w, m) is fixed.kernel(w, m)                     # kept
     assert free.kernel(w, m) is not free.kernel(w, m)                   # computed each time
     out, cache = fixed.conv2d_forward(x, w, b, 1, 1)

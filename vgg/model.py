@@ -18,7 +18,6 @@ asks for the reference one (minigrad/reference.py): the same numbers within
 float rounding, several times slower, every step readable.
 """
 from minigrad.backend import backend_module, move_like
-from minigrad.fast import FastEngine
 from minigrad.layers import AvgPool2d, Conv2d, MaxPool2d, ReLU, Sequential, get_engine
 
 # The 16 convolutions, as the paper names them, and their kernels' shapes (K, C, KH, KW).
@@ -56,7 +55,7 @@ class VGG19:
         self.pooling = pooling
         # The weights never change in place (frozen; `to` assigns new arrays), which
         # lets the fast engine keep its transform of each kernel.
-        self.engine = FastEngine(fixed_weights=True) if engine == "fast" else get_engine(engine)
+        self.engine = get_engine(engine, fixed_weights=True) if engine == "fast" else get_engine(engine)
         self.blocks = []                    # [(name, layer)] in the order data flows
         for name in LAYER_NAMES:
             if name.startswith("pool"):
@@ -123,8 +122,11 @@ class VGG19:
                              "backward takes gradients only for taps of the last forward")
         dx = None
         for name, layer in reversed(self.blocks[:self.depth]):
-            if name in grads:
-                dx = grads[name] if dx is None else dx + grads[name]   # this tap's loss joins in
+            if name in grads:                                         # this tap's loss joins in
+                if dx is None:
+                    dx = grads[name]
+                else:                     # dx is a layer's own new array: add in place
+                    dx += grads[name]
             if dx is not None:
                 dx = layer.backward(dx)                               # one layer down
         return dx

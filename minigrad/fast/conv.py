@@ -40,28 +40,37 @@ def forward(x, w, b, stride, pad, band_bytes, workers):
         for i0, i1 in todo[j0:j1]:
             band = xpad[n:n + 1, :, i0 * stride:(i1 - 1) * stride + KH]   # (1, C, rows seen, Wp)
             cols = im2col(band, KH, KW, stride, i1 - i0, OW)              # (C*KH*KW, rows*OW)
-            prod = (w_mat @ cols).reshape(K, i1 - i0, OW)                 # (K, rows, OW)
-            xp.add(prod, b[:, None, None], out=out[n, :, i0:i1])
+            rows = out[n, :, i0:i1].reshape(K, (i1 - i0) * OW)            # (K, rows*OW), a view
+            xp.matmul(w_mat, cols, out=rows)                              # straight into out
+            rows += b[:, None]
     for n in range(N):
         workers.map_slices(lambda j0, j1: run(n, j0, j1), len(todo))
     return out
 
 
-def backward_dx(dout, x_shape, w, stride, pad, band_bytes):
-    """dx (N, C, H, W): per band, dcols = w_mat^T dout_band, col2im'd into dx."""
+def backward_dx(dout, x_shape, w, stride, pad, band_bytes, workers):
+    """dx (N, C, H, W): per band, dcols = w_mat^T dout_band, col2im'd into dx.
+
+    Bands of neighbouring output rows add into the same input rows, so the workers
+    split the input channels instead: channels c0..c1-1 of dx need only w[:, c0:c1].
+    """
     xp = get_array_module(dout)
     N, C, H, W = x_shape
     K, _, KH, KW = w.shape
     _, _, OH, OW = dout.shape
-    w_mat = w.reshape(K, C * KH * KW)                                 # (K, C*KH*KW)
     dxpad = xp.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=dout.dtype)
-    for n in range(N):
-        for i0, i1 in bands(OH, rows_per_band(C, KH, KW, OW, dout.itemsize, band_bytes)):
-            d_band = dout[n, :, i0:i1].reshape(K, (i1 - i0) * OW)      # (K, rows*OW)
-            seen = slice(i0 * stride, (i1 - 1) * stride + KH)         # input rows of this band
-            dcols = w_mat.T @ d_band                                  # (C*KH*KW, rows*OW)
-            target = dxpad[n:n + 1, :, seen]                          # (1, C, rows seen, Wp)
-            col2im(dcols, target.shape, KH, KW, stride, i1 - i0, OW, out=target)
+    todo = bands(OH, rows_per_band(C, KH, KW, OW, dout.itemsize, band_bytes))
+
+    def part(c0, c1):                                                 # input channels c0..c1-1
+        w_mat = w[:, c0:c1].reshape(K, (c1 - c0) * KH * KW)           # (K, C'*KH*KW)
+        for n in range(N):
+            for i0, i1 in todo:
+                d_band = dout[n, :, i0:i1].reshape(K, (i1 - i0) * OW)  # (K, rows*OW)
+                seen = slice(i0 * stride, (i1 - 1) * stride + KH)     # input rows of this band
+                dcols = w_mat.T @ d_band                              # (C'*KH*KW, rows*OW)
+                target = dxpad[n:n + 1, c0:c1, seen]                  # (1, C', rows seen, Wp)
+                col2im(dcols, target.shape, KH, KW, stride, i1 - i0, OW, out=target)
+    workers.map_slices(part, C)
     return dxpad[:, :, pad:pad + H, pad:pad + W]                      # (N, C, H, W)
 
 

@@ -62,15 +62,24 @@ def maxpool_forward(x, k, stride, workers):
 
 
 def maxpool_backward(dout, cache, workers):
-    """As minigrad.pool.maxpool_backward: dx = dout routed to the argmax."""
+    """As minigrad.pool.maxpool_backward: dx = dout routed to the argmax.
+
+    Where the windows tile the image (stride = k), every pixel of dx under a window is
+    written exactly once, by the one offset t it has, so dx needs no zeroing first:
+    only the rows and columns past the last window (an odd side) are set to 0.
+    """
     x_shape, k, stride, argmax = cache
     xp = get_array_module(dout)
     _, _, OH, OW = dout.shape
-    dx = xp.zeros(x_shape, dtype=dout.dtype)
+    tiled = stride == k
+    dx = xp.empty(x_shape, dtype=dout.dtype) if tiled else xp.zeros(x_shape, dtype=dout.dtype)
 
     def part(c0, c1):                                                 # channels c0..c1-1
-        d, a = dout[:, c0:c1], argmax[:, c0:c1]
-        for t, view in enumerate(window_views(dx[:, c0:c1], k, stride, OH, OW)):
+        d, a, dxc = dout[:, c0:c1], argmax[:, c0:c1], dx[:, c0:c1]
+        if tiled:
+            dxc[:, :, OH * k:] = 0                                    # below the last window
+            dxc[:, :, :, OW * k:] = 0                                 # right of it
+        for t, view in enumerate(window_views(dxc, k, stride, OH, OW)):
             if stride >= k:                                           # windows do not overlap:
                 xp.multiply(d, a == t, out=view)                      # dx = dout * 1[argmax = t]
             else:                                                     # they do: contributions add

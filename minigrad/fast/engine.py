@@ -2,55 +2,55 @@
 same caches, same results within float rounding, several times faster.
 
 Every choice that makes it fast is an argument of the constructor, with its
-default here and nowhere else:
+default here; a `plan` (minigrad/fast/plan.py), measured on the machine by
+minigrad/fast/tune.py, replaces the CPU defaults with what is fastest there:
 
     conv3x3     'winograd' or 'im2col' for 3x3, stride-1, padding-1 convolutions
-                (VGG's). Default per backend, CONV3X3: on the CPU Winograd's 2.25x
-                fewer multiplications win; on a GPU at 512 px its many small
-                transform kernels cost more in launches than im2col's one large
+                (VGG's), whatever the plan says. Default per backend, CONV3X3: on the
+                CPU Winograd's fewer multiplications win; on a GPU at 512 px its many
+                small transform kernels cost more in launches than im2col's one large
                 matrix product saves (measured on an H200: benchmarks/RESULTS.md).
     winograd_tile
                 Winograd's output tile m, F(2x2, 3x3) or F(4x4, 3x3): 2.25x or 4x fewer
                 multiplications (minigrad/fast/winograd.py); 2, 4, or a pair (forward,
                 image gradient). Default per backend, WINOGRAD_TILE: on the CPU F(2x2)
-                forward and F(4x4) backward. F(4x4) is 1.3-1.5x faster per layer, but
-                its float32 rounding (about 1e-5 of the largest output, against 1e-7)
-                in a forward moves activations that lie that close to zero across
-                ReLU's kink, and the gradient then differs by the whole of dout at
-                those pixels (measured: 2e-3 to 2e-2 on VGG's image gradient); in the
-                image gradient, linear in dout, the rounding stays rounding (4e-6).
-                On a GPU F(2x2), the only one measured there.
+                forward and F(4x4) backward, the choice of the AVX2 machine this engine
+                was first tuned on. F(4x4)'s float32 rounding is about 20 times
+                F(2x2)'s; in a forward it can move an activation that close to zero
+                across ReLU's kink, where the gradient then takes the whole of dout or
+                nothing, so an engine on F(4x4) forward differs from the reference by
+                more at those few pixels (docs/backprop.md, section 7).
+    plan        per layer shape, the algorithm of each direction, and the threads and
+                band size (minigrad/fast/plan.py). Used on the CPU for the shapes it
+                lists, where neither conv3x3 nor winograd_tile is given.
     (transforms) Winograd's tile transforms per backend, TRANSFORMS: small matrix
                 products on the CPU (winograd.py), one CUDA kernel each on a GPU
                 (cuda.py), where ReLU is one kernel too.
-    band_bytes  working-set size of one band of rows (BAND_BYTES per backend): on a CPU
-                near the caches, on a GPU as large as memory comfortably allows.
+    band_bytes  working-set size of one band of rows (the plan's, else BAND_BYTES per
+                backend): on a CPU near the caches, on a GPU as large as memory allows.
     min_tiles   Winograd's bands have at least this many tiles (256), so that
                 their matrix products stay efficient.
     winograd_min_tiles
-                where 3x3 convolutions are left to the backend's default (conv3x3
-                None), an image of fewer m x m tiles than this (32) takes im2col:
-                there the kernel transform, a*a*K*C numbers made afresh unless kept,
-                costs as much as the multiplications it saves (measured, 512
-                channels at 16 x 16, 16 F(4x4) tiles: image gradient 26 ms by
-                Winograd, 21 by im2col; at 32 x 32, 64 tiles: 39 against 78). It
-                matters below about 128 px (a 64 px pass: 0.25 s -> 0.14 s), and for
-                the coarse scales of --scales.
-    threads     worker threads on the CPU (minigrad/fast/threads.py): default one per
-                core, or MINIGRAD_THREADS; each worker runs a one-thread BLAS. A GPU
-                runs one band's kernels in parallel by itself: one thread there.
+                without a plan entry, where 3x3 convolutions are left to the backend's
+                default (conv3x3 None), an image of fewer m x m tiles than this (32)
+                takes im2col: there the kernel transform, a*a*K*C numbers made afresh
+                unless kept, costs as much as the multiplications it saves.
+    threads     worker threads on the CPU (minigrad/fast/threads.py): the plan's, else
+                one per core or MINIGRAD_THREADS; each worker runs a one-thread BLAS. A
+                GPU runs one band's kernels in parallel by itself: one thread there.
     fixed_weights
                 True promises that no weight array passed in is ever changed in
                 place (a frozen network such as vgg.model.VGG19; change weights by
                 assigning new arrays). Winograd's kernel transform U = G w G^T is
-                then computed once per weight array and kept while the array lives,
-                instead of at every forward and backward -- for the first kernels
-                seen, up to kernel_cache_bytes of transforms in all.
+                then computed once per weight array and tile, and kept while the array
+                lives, instead of at every forward and backward -- up to
+                kernel_cache_bytes of transforms in all.
     kernel_cache_bytes
                 the most memory kept transforms may take (KERNEL_CACHE_BYTES per
-                backend). F(4x4)'s U is 4 times its weights: VGG-19's up to conv5_1
-                would add 207 MB, more than a whole 256 px pass needs otherwise;
-                recomputing a transform costs about a tenth of a pass at 256 px.
+                backend). U is a*a/9 times its kernel: VGG-19's up to conv5_1 take
+                92 MB in F(2x2) and 207 MB in F(4x4). Making F(4x4)'s afresh costs more
+                than its convolution saves on the 512-channel layers (a K = 9 matrix
+                product, memory-bound), so the CPU keeps both (benchmarks/RESULTS.md).
 
 Tests build engines with small bands, several threads and a low channel threshold,
 so that every path runs on small arrays.
@@ -69,7 +69,7 @@ BAND_BYTES = {"numpy": 8 * 2**20, "cupy": 2 * 2**30}
 WINOGRAD_TILE = {"numpy": (2, 4), "cupy": (2, 2)}          # (forward, image gradient)
 TRANSFORMS = {"numpy": (winograd.data_transform, winograd.inverse_transform),   # matrix products
               "cupy": (cuda.data_transform, cuda.inverse_transform)}           # one kernel each
-KERNEL_CACHE_BYTES = {"numpy": 32 * 2**20, "cupy": 2 * 2**30}
+KERNEL_CACHE_BYTES = {"numpy": 320 * 2**20, "cupy": 2 * 2**30}
 
 
 def _forget_kernel(engine_ref, key):
@@ -85,7 +85,7 @@ class FastEngine:
 
     def __init__(self, conv3x3=None, winograd_min_channels=16, band_bytes=None,
                  min_tiles=256, threads=None, fixed_weights=False, winograd_tile=None,
-                 kernel_cache_bytes=None, winograd_min_tiles=32):
+                 kernel_cache_bytes=None, winograd_min_tiles=32, plan=None):
         if conv3x3 not in (None, "winograd", "im2col"):
             raise ValueError(f"conv3x3 must be 'winograd' or 'im2col', not {conv3x3!r}")
         if winograd_tile in (2, 4):
@@ -97,10 +97,13 @@ class FastEngine:
         self.conv3x3 = conv3x3
         self.winograd_tile = winograd_tile
         self.winograd_min_channels = winograd_min_channels
+        self.plan = plan
         self.band_bytes = band_bytes
         self.min_tiles = min_tiles
         self.winograd_min_tiles = winograd_min_tiles
-        self.threads = default_threads() if threads is None else check_threads(threads)
+        if threads is None:
+            threads = default_threads(planned=plan.threads if plan is not None else None)
+        self.threads = check_threads(threads)
         self._workers = {"numpy": Workers(self.threads), "cupy": Workers(1)}
         self.fixed_weights = fixed_weights
         self.kernel_cache_bytes = kernel_cache_bytes
@@ -117,28 +120,38 @@ class FastEngine:
         return self._workers[self._backend(a)]
 
     def bytes_per_band(self, a):
-        return self.band_bytes or BAND_BYTES[self._backend(a)]
+        backend = self._backend(a)
+        if self.band_bytes:
+            return self.band_bytes
+        if self.plan is not None and backend == "numpy":
+            return self.plan.band_bytes
+        return BAND_BYTES[backend]
 
-    def uses_winograd(self, w, stride, pad, shape=None, m=2):
-        """Winograd for 3x3, stride 1, padding 1 with enough channels, where it is the choice:
-        always if conv3x3='winograd' asked for it; by the backend's default, only for images
-        (of `shape`, if given) of at least winograd_min_tiles m x m tiles."""
+    def algorithm(self, w, stride, pad, shape, forward):
+        """'im2col' or Winograd's tile m (2, 4) for the convolution of w over an image of
+        `shape`, in the forward pass or the image gradient.
+
+        Winograd only for 3x3, stride 1, padding 1 with enough channels; then, in
+        order: what conv3x3 (and winograd_tile) ask for; the plan's entry for the
+        layer's shape (CPU); the backend's defaults, with im2col for images of fewer
+        than winograd_min_tiles tiles.
+        """
         K, C, KH, KW = w.shape
         if (KH, KW, stride, pad) != (3, 3, 1, 1) or min(C, K) < self.winograd_min_channels:
-            return False
+            return "im2col"
+        backend = self._backend(w)
+        m = (self.winograd_tile or WINOGRAD_TILE[backend])[0 if forward else 1]
         if self.conv3x3 is not None:
-            return self.conv3x3 == "winograd"
-        if CONV3X3[self._backend(w)] != "winograd":
-            return False
-        if shape is None:
-            return True
+            return m if self.conv3x3 == "winograd" else "im2col"
+        entry = None
+        if self.plan is not None and backend == "numpy" and self.winograd_tile is None:
+            entry = self.plan.conv(C, K, (shape[-2] * shape[-1]) ** 0.5)
+        if entry is not None:
+            return entry.forward if forward else entry.backward
+        if CONV3X3[backend] != "winograd":
+            return "im2col"
         TH, TW = winograd.tiles(shape[-2], shape[-1], m)
-        return TH * TW >= self.winograd_min_tiles
-
-    def tile(self, a, forward):
-        """Winograd's output tile m (F(m x m, 3x3)) for arrays like a, forward or backward."""
-        pair = self.winograd_tile or WINOGRAD_TILE[self._backend(a)]
-        return pair[0] if forward else pair[1]
+        return m if TH * TW >= self.winograd_min_tiles else "im2col"
 
     def kernel(self, w, m):
         """Winograd's U (a*a, K, C), a = m + 2, for the kernel w; kept with fixed_weights
@@ -164,13 +177,13 @@ class FastEngine:
 
     def conv2d_forward(self, x, w, b, stride=1, pad=0):
         """As minigrad.conv.conv2d_forward_im2col: out (N, K, OH, OW), cache (x, w, b, stride, pad)."""
-        m = self.tile(x, forward=True)
-        if self.uses_winograd(w, stride, pad, x.shape, m):
+        m = self.algorithm(w, stride, pad, x.shape, forward=True)
+        if m == "im2col":
+            out = conv.forward(x, w, b, stride, pad, self.bytes_per_band(x), self.workers(x))
+        else:
             out = winograd.conv3x3(x, self.kernel(w, m), b, None,
                                    self.workers(x), self.bytes_per_band(x), self.min_tiles,
                                    TRANSFORMS[self._backend(x)])
-        else:
-            out = conv.forward(x, w, b, stride, pad, self.bytes_per_band(x), self.workers(x))
         return out, (x, w, b, stride, pad)
 
     def conv2d_backward(self, dout, cache, need_dw=True):
@@ -182,18 +195,18 @@ class FastEngine:
         x, w, b, stride, pad = cache
         xp = get_array_module(dout)
         band_bytes = self.bytes_per_band(dout)
-        m = self.tile(dout, forward=False)
-        if self.uses_winograd(w, stride, pad, x.shape, m):
+        m = self.algorithm(w, stride, pad, x.shape, forward=False)
+        if m == "im2col":
+            dx = conv.backward_dx(dout, x.shape, w, stride, pad, band_bytes, self.workers(dout))
+        else:
             dx = xp.empty(x.shape, dtype=dout.dtype)
             U = self.kernel(w, m)
             winograd.conv3x3(dout[:, :, ::-1, ::-1], U.transpose(0, 2, 1), None,
                              dx[:, :, ::-1, ::-1], self.workers(dout), band_bytes, self.min_tiles,
                              TRANSFORMS[self._backend(dout)])
-        else:
-            dx = conv.backward_dx(dout, x.shape, w, stride, pad, band_bytes)
         if not need_dw:
             return dx, None, None
-        dw, db = conv.backward_dw(dout, x, w, stride, pad, band_bytes)
+        dw, db = self.workers(dout).alone(conv.backward_dw, dout, x, w, stride, pad, band_bytes)
         return dx, dw, db
 
     def relu_forward(self, x):
@@ -224,4 +237,5 @@ class FastEngine:
                 f"min_tiles={self.min_tiles}, threads={self.threads}, "
                 f"fixed_weights={self.fixed_weights}, winograd_tile={self.winograd_tile}, "
                 f"kernel_cache_bytes={self.kernel_cache_bytes}, "
-                f"winograd_min_tiles={self.winograd_min_tiles})")
+                f"winograd_min_tiles={self.winograd_min_tiles}, "
+                f"plan={'measured' if self.plan is not None else None})")

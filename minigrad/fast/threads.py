@@ -51,8 +51,9 @@ def _say_once(message):
         print(message, file=sys.stderr, flush=True)
 
 
-def default_threads(environ=os.environ):
-    """One thread per core, or MINIGRAD_THREADS when it is a whole number from 1 to the cores.
+def default_threads(environ=os.environ, planned=None):
+    """MINIGRAD_THREADS when it is a whole number from 1 to the cores; else `planned` (a
+    tuned plan's count, lowered to the cores this process may use); else one per core.
 
     A bad value never stops a run: it is named in one line on stderr and the
     default is used; a count above the cores is lowered to the cores (more
@@ -61,7 +62,7 @@ def default_threads(environ=os.environ):
     n_cores = cores()
     text = environ.get("MINIGRAD_THREADS", "").strip()
     if not text:
-        return n_cores
+        return n_cores if planned is None else max(1, min(planned, n_cores))
     try:
         n = int(text)
     except ValueError:
@@ -189,7 +190,7 @@ class Workers:
         self._warm_once()
         parts = min(self.n, n)
         if parts < 2:
-            fn(0, n)
+            self.alone(fn, 0, n)
             return
         cuts = [n * i // parts for i in range(parts + 1)]
         self._run(fn, cuts[:-1], cuts[1:])
@@ -199,9 +200,19 @@ class Workers:
         self._warm_once()
         shares = [jobs[i::self.n] for i in range(self.n) if jobs[i::self.n]]
         if len(shares) < 2:
-            fn(jobs)
+            self.alone(fn, jobs)
             return
         self._run(fn, shares)
+
+    def alone(self, fn, *args):
+        """fn(*args) in the caller's thread, under the same one-thread BLAS as the workers.
+
+        A multi-threaded BLAS called here would leave its own threads spinning for a
+        while after the call (OpenBLAS's do, for up to about 0.1 s), on the cores the
+        workers are about to need: the engine's BLAS calls run one thread everywhere.
+        """
+        with _OneBlasThread():
+            return fn(*args)
 
     def _warm_once(self):
         if not self._warm:

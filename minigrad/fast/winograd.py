@@ -43,6 +43,8 @@ A^T times a stack of contiguous tiles); bands are independent, so they are dealt
 out to the engine's worker threads (minigrad/fast/threads.py), each running the
 transforms and its own one-thread matrix products.
 """
+import threading
+
 import numpy as np
 
 from ..backend import get_array_module
@@ -164,7 +166,7 @@ def conv3x3(x, U, b, out, workers, band_bytes, min_tiles, transforms=None):
     size = max(a * m * C * rows * (TW + 1), a * a * max(C, K) * rows * TW)
 
     def run(my_bands):
-        work = Workspace(xp, x.dtype, size)                           # two buffers, reused
+        work = Workspace.of_this_thread(xp, x.dtype, size)            # two buffers, reused
         for n, t0, t1 in my_bands:
             V = data(x[n], bt, m, t0, t1 - t0, TW, work)              # (a*a, C, T)   in B
             M = xp.matmul(U, V, out=work.take("A", (a * a, K, V.shape[2])))   # (a*a, K, T)
@@ -186,6 +188,19 @@ class Workspace:
     def __init__(self, xp, dtype, size):
         self.buffers = {"A": xp.empty(size, dtype=dtype), "B": xp.empty(size, dtype=dtype)}
 
+    _kept = threading.local()          # each thread's workspaces, {(xp, dtype): Workspace}
+
+    @classmethod
+    def of_this_thread(cls, xp, dtype, size):
+        """The calling thread's workspace for (xp, dtype), grown to hold `size` elements
+        if it is smaller: kept from call to call, so a pass reuses the same pages."""
+        kept = cls._kept.__dict__.setdefault("workspaces", {})
+        key = (xp.__name__, xp.dtype(dtype).name)
+        work = kept.get(key)
+        if work is None or work.buffers["A"].size < size:
+            work = kept[key] = cls(xp, dtype, size)
+        return work
+
     def take(self, name, shape):
         size = 1
         for s in shape:
@@ -193,7 +208,7 @@ class Workspace:
         return self.buffers[name][:size].reshape(shape)
 
 
-def tile_rows(x, first, m, nt, out):
+def tile_rows(x, first, m, nt, out, row):
     """Padded rows first, first + m, ... (nt of them) of x (C, H, W), columns split by m:
     out (C, nt, m, TW+1),  out[c, i, s, j] = xpad[c, first + m*i, m*j + s].
 
@@ -201,23 +216,20 @@ def tile_rows(x, first, m, nt, out):
     right, to fill the last tile), so xpad row r is x row r - 1 and column u is x
     column u - 1. Splitting the columns by their remainder s mod m makes every
     later read of a tile column (m*j + q) a contiguous run instead of a stride-m
-    one. Each band reads only its own rows: no padded copy of the image is made.
+    one. Two copies: the rows, whole, into `row` (C, nt, m*(TW+1)), the padded rows
+    side by side; then one transposing copy splits their columns. Each band reads
+    only its own rows: no padded copy of the image is made.
     """
     C, H, W = x.shape
     i0 = min(nt, max(0, -(-(1 - first) // m)))                       # first i with x row >= 0
     i1 = max(i0, min(nt, (H - first) // m + 1))                       # past the last with x row < H
-    out[:, :i0] = 0                                                   # zero rows above the image
-    out[:, i1:] = 0                                                   # ... and below it
-    if i1 == i0:
-        return out
-    src = x[:, first + m * i0 - 1:first + m * (i1 - 1):m]            # (C, i1 - i0, W)
-    for s in range(m):                                                # x columns s - 1 + m*j
-        j0 = 1 if s == 0 else 0                                       # s = 0, j = 0: the zero column
-        n = len(range(s - 1 + m * j0, W, m))
-        part = out[:, i0:i1, s]                                       # (C, i1 - i0, TW+1)
-        part[..., :j0] = 0
-        part[..., j0:j0 + n] = src[..., s - 1 + m * j0::m]
-        part[..., j0 + n:] = 0                                        # zero columns right of x
+    row[:, :i0] = 0                                                   # zero rows above the image
+    row[:, i1:] = 0                                                   # ... and below it
+    row[:, i0:i1, :1] = 0                                             # the zero column on the left
+    row[:, i0:i1, W + 1:] = 0                                         # ... and those on the right
+    row[:, i0:i1, 1:W + 1] = x[:, first + m * i0 - 1:first + m * (i1 - 1):m]   # (C, i1 - i0, W)
+    TW1 = row.shape[2] // m
+    out[...] = row.reshape(C, nt, TW1, m).transpose(0, 1, 3, 2)      # [c, i, j, s] -> [c, i, s, j]
     return out
 
 
@@ -234,8 +246,9 @@ def data_transform(x, bt, m, t0, nt, TW, work):
     C = x.shape[0]
     a = m + 2
     D = work.take("A", (a, C, nt, m, TW + 1))
+    row = work.take("B", (C, nt, m * (TW + 1)))                       # scratch for tile_rows
     for r in range(a):
-        tile_rows(x, m * t0 + r, m, nt, out=D[r])                     # row r of every tile
+        tile_rows(x, m * t0 + r, m, nt, D[r], row)                    # row r of every tile
     R = xp.matmul(bt, D.reshape(a, -1), out=work.take("B", (a, D[0].size)))   # B^T d
     R = R.reshape(a, C, nt, m, TW + 1)                                # [xi, c, i, s, j]
     E = work.take("A", (a, a, C, nt, TW))                             # [xi, q, c, i, j]
@@ -259,7 +272,16 @@ def inverse_transform(M, at, b, out, work):
     P = xp.matmul(at, M.reshape(a, a * K * T), out=work.take("B", (m, a * K * T)))   # A^T M
     Y = xp.matmul(at, P.reshape(m, a, K * T), out=work.take("A", (m, m, K * T)))     # A^T M A
     Y = Y.reshape(m, m, K, T // TW, TW)                               # [p, q, k, i, j]
-    for p in range(m):
+    nt = T // TW
+    if out.shape[1:] == (m * nt, m * TW):                             # whole tiles: one copy
+        blocks = out.reshape(K, nt, m, TW, m)    # [k, i, p, j, q]: splitting axes is always a view
+        ys = Y.transpose(2, 3, 0, 4, 1)                               # [p, q, k, i, j] -> the same
+        if b is None:
+            blocks[...] = ys
+        else:
+            xp.add(ys, b[:, None, None, None, None], out=blocks)
+        return out
+    for p in range(m):                                                # tiles cut by the edge
         for q in range(m):
             view = out[:, p::m, q::m]                                 # (K, <=nt, <=TW) pixels (mi+p, mj+q)
             ys = Y[p, q, :, :view.shape[1], :view.shape[2]]           # drop the rows/cols past H, W
