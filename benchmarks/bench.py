@@ -79,8 +79,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from minigrad.backend import backend_module, synchronize, to_numpy  # noqa: E402
-from minigrad.fast import FastEngine  # noqa: E402
+from minigrad.fast import FastEngine, tune  # noqa: E402
 from vgg.model import CONV_SHAPES, LAYER_NAMES, VGG19  # noqa: E402
+from vgg.run import engine_for  # noqa: E402
 from vgg.weights import DEFAULT_PATH, read_weights  # noqa: E402
 from vgg.weights.testing import random_params  # noqa: E402
 
@@ -88,10 +89,12 @@ ENGINES = ["fast", "reference"] if ARGS.engine == "both" else [ARGS.engine]
 
 
 def make_engine(name):
-    """What VGG19 gets by default, unless --conv3x3 or --threads ask for something else."""
+    """The engine stylize.py runs (vgg.run.engine_for: on the CPU, the fast engine with the
+    plan measured for this machine, measured now if there is none), unless --conv3x3 or
+    --threads ask for something else."""
     if name == "fast" and (ARGS.conv3x3 or ARGS.threads):
         return FastEngine(conv3x3=ARGS.conv3x3, threads=ARGS.threads, fixed_weights=True)
-    return name
+    return engine_for(name, ARGS.backend, print)
 
 
 # PyTorch gets as many threads as the fast engine's workers.
@@ -348,7 +351,7 @@ def bench_stylize(sizes, backend, iterations=100):
     xp = backend_module(backend)
     device = "cuda" if backend == "cupy" else "cpu"
     sync = (lambda: (synchronize(), torch.cuda.synchronize())) if backend == "cupy" else (lambda: None)
-    params = random_params(seed=ARGS.seed)
+    params, _ = bench_params(ARGS.seed)
     print(describe_machine(backend))
     print(f"{'size':>5} {'engine':>9} {'ours s':>8} {'torch s':>8} {'ratio':>6} {'ours s/it':>9} "
           f"{'torch s/it':>10} {'ours loss':>11} {'torch loss':>11}")
@@ -534,6 +537,16 @@ def watch(cmd):
     return {"seconds": time.perf_counter() - t0, "stdout": out, "peak": peak}
 
 
+def describe_run(backend):
+    """The first lines: which weights, and which plan the fast engine runs."""
+    print(bench_params(ARGS.seed)[1])
+    if backend == "numpy" and "fast" in ENGINES and not (ARGS.conv3x3 or ARGS.threads):
+        plan = tune.kept_plan() or tune.plan_for_this_machine(say=print)
+        print(f"fast engine: the plan measured on this machine ({tune.cache_path()}):")
+        for line in plan.table():
+            print("    " + line)
+
+
 def describe_machine(backend):
     from threadpoolctl import threadpool_info
     blas = ", ".join(f"{i['internal_api']} {i['num_threads']} threads"
@@ -565,6 +578,7 @@ def main():
         memory_child(ARGS.memory_child, ARGS.sizes[0], ARGS.seed)
         return
     sizes = ARGS.sizes or ([256, 512] if ARGS.backend == "numpy" else [512, 1024])
+    describe_run(ARGS.backend)
     if ARGS.mode in ("pass", "all"):
         bench_pass(sizes, ARGS.backend)
     if ARGS.mode in ("stylize", "all"):

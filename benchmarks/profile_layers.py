@@ -33,11 +33,16 @@ from minigrad import reference  # noqa: E402
 from minigrad.backend import backend_module, synchronize  # noqa: E402
 from minigrad.fast import FastEngine  # noqa: E402
 from vgg.model import CONV_SHAPES, LAYER_NAMES  # noqa: E402
+from vgg.run import engine_for  # noqa: E402
 from vgg.weights import DEFAULT_PATH, read_weights  # noqa: E402
 from vgg.weights.testing import random_params  # noqa: E402
 
-ENGINE = (FastEngine(threads=ARGS.threads, fixed_weights=True) if ARGS.engine == "fast"
-          else reference)
+if ARGS.engine == "reference":
+    ENGINE = reference
+elif ARGS.threads:
+    ENGINE = FastEngine(threads=ARGS.threads, fixed_weights=True)
+else:                     # as stylize.py runs it: the plan measured for this machine
+    ENGINE = engine_for("fast", ARGS.backend, print)
 torch.set_num_threads(ARGS.threads or FastEngine().threads)
 
 

@@ -4,6 +4,7 @@ fit is refused before it starts, with advice that works."""
 import os
 
 from minigrad.backend import get_cupy
+from minigrad.fast.engine import KERNEL_CACHE_BYTES
 
 from .model import CONV_SHAPES, LAYER_NAMES
 
@@ -15,8 +16,9 @@ def estimate_bytes(shape, taps, history=0, optimizer="lbfgs", engine="fast"):
     pair), the kept ReLU masks and pooling argmaxes (a byte a pixel), the tapped
     activations and content targets (float32), and the transient arrays of the
     widest layer (a few activations and an im2col band), plus the weights. The
-    fast engine also keeps each used kernel's Winograd transform (16 numbers for
-    every 9 weights); the reference engine builds the whole im2col matrix of a
+    fast engine also keeps each used kernel's Winograd transforms (16 numbers for
+    every 9 weights in F(2x2), 36 in F(4x4); at most its kernel cache,
+    minigrad/fast/engine.py's KERNEL_CACHE_BYTES); the reference engine builds the whole im2col matrix of a
     layer at once (C*9 rows) and its gradient: twice 9 times the widest layer.
     optimizer=None counts one forward pass alone (a style image's targets).
     """
@@ -30,13 +32,14 @@ def estimate_bytes(shape, taps, history=0, optimizer="lbfgs", engine="fast"):
             h, w = h // 2, w // 2
         else:
             channels, inputs = CONV_SHAPES[name][:2]
-            transforms += 16 * channels * inputs * 4
+            transforms += (16 + 36) * channels * inputs * 4       # F(2x2)'s U and F(4x4)'s
         n = channels * h * w
         kept += n + (8 * n if name in taps else 0)     # mask; a tap: activation + target
         widest = max(widest, n)
     image = 3 * H * W * 4
     per_image = {"lbfgs": 2 * history + 4, "adam": 5, None: 1}[optimizer]
-    engine_bytes = transforms if engine == "fast" else 2 * 9 * widest * 4
+    engine_bytes = min(transforms, KERNEL_CACHE_BYTES["numpy"]) if engine == "fast" \
+        else 2 * 9 * widest * 4
     return per_image * image + kept + 5 * widest * 4 + engine_bytes + 80 * 2**20 + 16 * 2**20
 
 

@@ -55,7 +55,11 @@ class VGG19:
         self.pooling = pooling
         # The weights never change in place (frozen; `to` assigns new arrays), which
         # lets the fast engine keep its transform of each kernel.
-        self.engine = get_engine(engine, fixed_weights=True) if engine == "fast" else get_engine(engine)
+        if engine == "fast":             # with the plan measured on this machine, if one is kept
+            from minigrad.fast.tune import kept_plan
+            self.engine = get_engine("fast", fixed_weights=True, plan=kept_plan())
+        else:
+            self.engine = get_engine(engine)
         self.blocks = []                    # [(name, layer)] in the order data flows
         for name in LAYER_NAMES:
             if name.startswith("pool"):

@@ -42,12 +42,17 @@ def relu_backward(dout, mask, workers):
 
 
 def maxpool_forward(x, k, stride, workers):
-    """As minigrad.pool.maxpool_forward, without the stacked copy: a running maximum."""
+    """As minigrad.pool.maxpool_forward, without the stacked copy: a running maximum
+    (for VGG's 2 x 2 windows, stride 2: two pairwise maxima, maxpool2x2_forward)."""
     xp = get_array_module(x)
     N, C, H, W = x.shape
     OH, OW = conv_output_size(H, W, k, k, stride, 0)
     out = xp.empty((N, C, OH, OW), dtype=x.dtype)
     argmax = xp.zeros((N, C, OH, OW), dtype=xp.uint8)                 # k*k < 256 positions
+    if k == stride == 2:
+        workers.map_slices(lambda c0, c1: maxpool2x2_forward(x[:, c0:c1], out[:, c0:c1],
+                                                             argmax[:, c0:c1]), C)
+        return out, (x.shape, k, stride, argmax)
 
     def part(c0, c1):                                                 # channels c0..c1-1
         views = window_views(x[:, c0:c1], k, stride, OH, OW)
@@ -59,6 +64,28 @@ def maxpool_forward(x, k, stride, workers):
             xp.copyto(a, t, where=larger)                             # argmax = t where v won
     workers.map_slices(part, C)
     return out, (x.shape, k, stride, argmax)
+
+
+def maxpool2x2_forward(x, out, argmax):
+    """2 x 2 windows, stride 2: out = the maximum of each window, argmax = 2 p + q its position.
+
+    First the maximum of each row pair (q = 0, 1), then of the two rows (p = 0, 1): four
+    reads of x become two passes over half and quarter arrays. Ties go to the first in
+    row-major order, as everywhere: q = 1 wins only if strictly larger, and so does p = 1.
+    """
+    xp = get_array_module(x)
+    N, C, H, W = x.shape
+    OH, OW = out.shape[2:]
+    win = x[:, :, :2 * OH, :2 * OW].reshape(N, C, OH, 2, OW, 2)      # [n, c, i, p, j, q], a view
+    left, right = win[..., 0], win[..., 1]                            # (N, C, OH, 2, OW)
+    rows = xp.maximum(left, right)                                    # max over q, each row p
+    q = right > left                                                  # where q = 1 won
+    top, bottom = rows[:, :, :, 0], rows[:, :, :, 1]                  # (N, C, OH, OW)
+    xp.maximum(top, bottom, out=out)                                  # max over p
+    p = bottom > top                                                  # where p = 1 won
+    q_of_p = xp.where(p, q[:, :, :, 1], q[:, :, :, 0])                # q in the winning row
+    xp.left_shift(p.view(xp.uint8), 1, out=argmax)                    # 2 p
+    xp.bitwise_or(argmax, q_of_p.view(xp.uint8), out=argmax)          # 2 p + q
 
 
 def maxpool_backward(dout, cache, workers):

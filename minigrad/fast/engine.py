@@ -175,14 +175,24 @@ class FastEngine:
 
     # -- the contract ------------------------------------------------------------------
 
+    def tiles_per_band(self, w, shape, forward):
+        """The fewest tiles in a Winograd band: the plan's for this layer shape, else min_tiles."""
+        K, C = w.shape[:2]
+        if self.plan is None or self._backend(w) != "numpy" or self.conv3x3 or self.winograd_tile:
+            return self.min_tiles
+        entry = self.plan.conv(C, K, (shape[-2] * shape[-1]) ** 0.5)
+        if entry is None:
+            return self.min_tiles
+        return entry.forward_tiles if forward else entry.backward_tiles
+
     def conv2d_forward(self, x, w, b, stride=1, pad=0):
         """As minigrad.conv.conv2d_forward_im2col: out (N, K, OH, OW), cache (x, w, b, stride, pad)."""
         m = self.algorithm(w, stride, pad, x.shape, forward=True)
         if m == "im2col":
             out = conv.forward(x, w, b, stride, pad, self.bytes_per_band(x), self.workers(x))
         else:
-            out = winograd.conv3x3(x, self.kernel(w, m), b, None,
-                                   self.workers(x), self.bytes_per_band(x), self.min_tiles,
+            out = winograd.conv3x3(x, self.kernel(w, m), b, None, self.workers(x),
+                                   self.bytes_per_band(x), self.tiles_per_band(w, x.shape, True),
                                    TRANSFORMS[self._backend(x)])
         return out, (x, w, b, stride, pad)
 
@@ -202,8 +212,8 @@ class FastEngine:
             dx = xp.empty(x.shape, dtype=dout.dtype)
             U = self.kernel(w, m)
             winograd.conv3x3(dout[:, :, ::-1, ::-1], U.transpose(0, 2, 1), None,
-                             dx[:, :, ::-1, ::-1], self.workers(dout), band_bytes, self.min_tiles,
-                             TRANSFORMS[self._backend(dout)])
+                             dx[:, :, ::-1, ::-1], self.workers(dout), band_bytes,
+                             self.tiles_per_band(w, x.shape, False), TRANSFORMS[self._backend(dout)])
         if not need_dw:
             return dx, None, None
         dw, db = self.workers(dout).alone(conv.backward_dw, dout, x, w, stride, pad, band_bytes)

@@ -8,11 +8,13 @@ planner and cuDNN's benchmark mode do, the choices are measured on the machine
 that runs them (minigrad/fast/tune.py) and written down here:
 
     Plan(threads=2, band_bytes=4 << 20,
-         convs=(Conv(C=64, K=64, side=256, forward=4, backward=4),
+         convs=(Conv(C=64, K=64, side=256, forward=4, backward=4, forward_tiles=128),
                 Conv(C=512, K=512, side=16, forward=2, backward=2), ...))
 
 `forward` and `backward` are each "im2col" or a Winograd tile m (2 or 4), for a
-layer of C input and K output channels on a side x side image. A layer of a shape
+layer of C input and K output channels on a side x side image; `*_tiles` is the
+fewest tiles in one of Winograd's bands (more: larger, more efficient matrix
+products; fewer: a working set that stays in cache). A layer of a shape
 the plan does not list takes the engine's defaults; one of a listed (C, K) takes
 the entry whose side is nearest on a log scale (a 512 px canvas's conv1_2 takes
 what was measured at 256). The reference engine has no plan: it is read, not tuned.
@@ -25,12 +27,15 @@ ALGORITHMS = ("im2col", 2, 4)          # im2col, Winograd F(2x2, 3x3), Winograd 
 
 @dataclass(frozen=True)
 class Conv:
-    """The measured choice for one layer shape: C in, K out, on a side x side image."""
+    """The measured choice for one layer shape: C in, K out, on a side x side image, and
+    for Winograd the fewest tiles a band may have (the size of its matrix products)."""
     C: int
     K: int
     side: int
     forward: object                    # "im2col", 2 or 4
     backward: object
+    forward_tiles: int = 256
+    backward_tiles: int = 256
 
 
 @dataclass(frozen=True)
@@ -58,20 +63,24 @@ class Plan:
 
     def to_dict(self):
         return {"threads": self.threads, "band_bytes": self.band_bytes,
-                "convs": [[c.C, c.K, c.side, c.forward, c.backward] for c in self.convs]}
+                "convs": [[c.C, c.K, c.side, c.forward, c.backward, c.forward_tiles,
+                           c.backward_tiles] for c in self.convs]}
 
     @classmethod
     def from_dict(cls, d):
         """The plan of to_dict's output; ValueError (or KeyError, TypeError) if it is not one."""
         return cls(int(d["threads"]), int(d["band_bytes"]),
-                   tuple(Conv(*map(int, entry[:3]), *entry[3:5]) for entry in d["convs"]))
+                   tuple(Conv(*map(int, entry[:3]), *entry[3:5], *map(int, entry[5:7]))
+                         for entry in d["convs"]))
 
     def table(self):
         """The plan as lines of text, one per layer shape (for `python -m minigrad.fast.tune`)."""
-        name = {"im2col": "im2col", 2: "Winograd F(2x2)", 4: "Winograd F(4x4)"}
+        def name(algorithm, tiles):
+            return "im2col" if algorithm == "im2col" else f"F({algorithm}x{algorithm}), {tiles} tiles"
         lines = [f"worker threads: {self.threads}",
                  f"band size: {self.band_bytes / 2**20:g} MB",
-                 f"{'in':>5} {'out':>5} {'side':>5}  {'forward':<16} {'image gradient':<16}"]
+                 f"{'in':>5} {'out':>5} {'side':>5}  {'forward':<22} {'image gradient':<22}"]
         for c in sorted(self.convs, key=lambda c: (c.C, c.K, -c.side)):
-            lines.append(f"{c.C:>5} {c.K:>5} {c.side:>5}  {name[c.forward]:<16} {name[c.backward]:<16}")
+            lines.append(f"{c.C:>5} {c.K:>5} {c.side:>5}  {name(c.forward, c.forward_tiles):<22} "
+                         f"{name(c.backward, c.backward_tiles):<22}")
         return lines

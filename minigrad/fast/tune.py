@@ -8,8 +8,8 @@ The way FFTW's planner and cuDNN's benchmark mode do it: time the candidates on
 the layer shapes that will run, on this processor, and keep the fastest
 (minigrad/fast/plan.py says what a plan holds). Here the shapes are VGG-19's 3x3
 layers as they are at a 256 px and a 64 px canvas, the candidates per layer and
-direction im2col, Winograd F(2x2) and F(4x4), and before them the band size and
-the worker threads on two probe layers. Candidates are timed in turns within each
+direction im2col, Winograd F(2x2) and F(4x4) (then, for Winograd, the fewest tiles
+in a band), and before them the band size and the worker threads on two probe layers. Candidates are timed in turns within each
 round, best of three, so that all see the same background load.
 
 The plan is kept in the user's cache folder ($MINIGRAD_CACHE_DIR, else
@@ -44,9 +44,10 @@ SECONDS = 10.0                         # the most a calibration may take
 VGG_SHAPES = ((64, 64, 256), (64, 128, 128), (128, 128, 128), (128, 256, 64),
               (256, 256, 64), (256, 512, 32), (512, 512, 32), (512, 512, 16))
 CANVASES = (1, 4)                      # the sides above, divided by these
-BANDS = (2 * 2**20, 4 * 2**20, 8 * 2**20, 16 * 2**20)
-PROBES = ((128, 128, 128), (512, 512, 32))     # the layers the band and threads are timed on
+BANDS = (4 * 2**20, 8 * 2**20, 16 * 2**20)
+PROBES = ((128, 128, 128),)            # the layer the band size and threads are timed on
 ROUNDS = 3
+CLEARLY = 0.03                         # a candidate must beat the default by 3% to replace it
 
 
 # ----------------------------------------------------------------------------- the machine
@@ -164,38 +165,58 @@ def calibrate(seconds=SECONDS):
     setups = [(t, band) for t in threads for band in BANDS]
     totals = _best([fn for t, band in setups for fn in probe(t, band)], deadline)
     per_setup = [sum(totals[i * len(probes):(i + 1) * len(probes)]) for i in range(len(setups))]
-    default = setups.index((n, BAND_BYTES["numpy"]))
-    best = min(range(len(setups)), key=per_setup.__getitem__)
-    if per_setup[best] > 0.97 * per_setup[default]:     # not clearly better: keep the default
-        best = default
-    t, band = setups[best]
+    t, band = _clear_winner(setups, per_setup, (n, BAND_BYTES["numpy"]))
     # 2. Each layer shape, each direction: im2col, F(2x2), F(4x4).
     convs = []
     for divide in CANVASES:
         for C, K, side in VGG_SHAPES:
             if time.perf_counter() > deadline:
                 break
-            x, w, b, dout = _layer(rng, C, K, side // divide)
-            engines = {a: _engine(a, t, band) for a in ("im2col", 2, 4)}
-            caches = {a: e.conv2d_forward(x, w, b, 1, 1)[1] for a, e in engines.items()}
-            fns = [lambda e=e: e.conv2d_forward(x, w, b, 1, 1) for e in engines.values()] + \
-                  [lambda e=e, a=a: e.conv2d_backward(dout, caches[a], need_dw=False)
-                   for a, e in engines.items()]
-            times = _best(fns, deadline)
-            names = list(engines)
-            forward = names[min(range(3), key=times.__getitem__)]
-            backward = names[min(range(3), key=lambda i: times[3 + i])]
-            convs.append(Conv(C, K, side // divide, forward, backward))
+            layer = _layer(rng, C, K, side // divide)
+            forward, f_tiles = _fastest(layer, True, t, band, deadline)
+            backward, b_tiles = _fastest(layer, False, t, band, deadline)
+            convs.append(Conv(C, K, side // divide, forward, backward, f_tiles, b_tiles))
     return Plan(t, band, tuple(convs))
 
 
-def _engine(algorithm, threads, band_bytes):
+def _fastest(layer, forward, threads, band_bytes, deadline):
+    """(algorithm, tiles per band) that runs this layer fastest in one direction: im2col,
+    F(2x2) or F(4x4); then, for Winograd, bands of at least 128, 256 or 512 tiles. The
+    engine's default wins unless another is clearly faster (CLEARLY), so that a plan
+    does not follow the noise of a busy machine."""
+    from .engine import WINOGRAD_TILE
+    x, w, b, dout = layer
+
+    def timed(engine):
+        if forward:
+            return lambda: engine.conv2d_forward(x, w, b, 1, 1)
+        cache = engine.conv2d_forward(x, w, b, 1, 1)[1]
+        return lambda: engine.conv2d_backward(dout, cache, need_dw=False)
+    algorithms = ("im2col", 2, 4)
+    times = _best([timed(_engine(a, threads, band_bytes)) for a in algorithms], deadline)
+    best = _clear_winner(algorithms, times, WINOGRAD_TILE["numpy"][0 if forward else 1])
+    if best == "im2col":
+        return best, 256
+    tiles = (128, 256, 512)
+    times = _best([timed(_engine(best, threads, band_bytes, n)) for n in tiles], deadline)
+    return best, _clear_winner(tiles, times, 256)
+
+
+def _clear_winner(candidates, times, default):
+    """The fastest candidate if it beats the default by more than CLEARLY, else the default."""
+    best = min(range(len(candidates)), key=times.__getitem__)
+    if times[best] < (1 - CLEARLY) * times[candidates.index(default)]:
+        return candidates[best]
+    return default
+
+
+def _engine(algorithm, threads, band_bytes, min_tiles=256):
     """A fast engine that takes `algorithm` ("im2col", 2 or 4) for every 3x3 convolution."""
     from .engine import FastEngine
     if algorithm == "im2col":
         return FastEngine(conv3x3="im2col", threads=threads, band_bytes=band_bytes)
     return FastEngine(conv3x3="winograd", winograd_tile=algorithm, threads=threads,
-                      band_bytes=band_bytes, fixed_weights=True)
+                      band_bytes=band_bytes, fixed_weights=True, min_tiles=min_tiles)
 
 
 def _layer(rng, C, K, side):
