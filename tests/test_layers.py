@@ -11,10 +11,12 @@ import pytest
 
 from minigrad import conv, pool, reference
 from minigrad.backend import to_device, to_numpy
-from minigrad.gradcheck import check_gradient, relative_error
+from minigrad.gradcheck import relative_error
 from minigrad.layers import AvgPool2d, Conv2d, MaxPool2d, ReLU, Sequential
 
-from .conftest import ENGINES
+from .conftest import ENGINES, record_error
+from .error_model import (Network, algorithms_of, assert_finite_differences, assert_within,
+                          conv_limits, conv_terms, exact_limits, normwise_error, pool_limits)
 from .oracle import as_layout, check_against_torch
 
 DTYPES = ["float64", "float32"]
@@ -55,9 +57,12 @@ def test_conv2d_matches_torch(case, dtype, layout, engine, backend):
         dx = layer.backward(dout)
         return out, {"x": dx, "w": layer.dW, "b": layer.db}
 
+    choose = algorithms_of(engine)
+    w = np.zeros((K, C, k, k))
+    algorithms = tuple(choose(w, stride, pad, (N, C, H, W), forward) for forward in (True, False))
     check_against_torch(ours, lambda t: tF.conv2d(t["x"], t["w"], t["b"], stride=stride, padding=pad),
                         conv_inputs(N, C, H, W, K, k), dtype, backend, f"conv2d[{case}]",
-                        layout=layout)
+                        conv_limits(stride, pad, algorithms, dtype), layout=layout)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -71,7 +76,7 @@ def test_relu_matches_torch_with_exact_zeros(dtype, layout, engine, backend):
         return layer.forward(xs["x"]), {"x": layer.backward(dout)}
 
     check_against_torch(ours, lambda t: torch.relu(t["x"]), {"x": x}, dtype, backend, "relu",
-                        layout=layout)
+                        exact_limits, layout=layout)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -88,7 +93,8 @@ def test_pool_matches_torch(case, kind, dtype, layout, engine, backend):
 
     check_against_torch(ours, lambda t: torch_pool(t["x"], k, stride),
                         {"x": np.random.default_rng(1).standard_normal(shape)},
-                        dtype, backend, f"{kind}pool[{case}]", layout=layout)
+                        dtype, backend, f"{kind}pool[{case}]", pool_limits(kind, k, stride, dtype),
+                        layout=layout)
 
 
 @pytest.mark.parametrize("stride", [1, 2])
@@ -102,7 +108,7 @@ def test_maxpool_tie_sends_gradient_to_first_maximum_like_torch(stride, engine, 
         return layer.forward(xs["x"]), {"x": layer.backward(dout)}
 
     check_against_torch(ours, lambda t: tF.max_pool2d(t["x"], 2, stride), {"x": x},
-                        "float64", backend, "maxpool-ties")
+                        "float64", backend, "maxpool-ties", pool_limits("max", 2, stride, "float64"))
     layer = MaxPool2d(2, 2, engine=engine)
     layer.forward(to_device(x, backend))
     dx = to_numpy(layer.backward(to_device(np.ones((1, 1, 2, 2)), backend)))
@@ -111,25 +117,39 @@ def test_maxpool_tie_sends_gradient_to_first_maximum_like_torch(stride, engine, 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_sequential_matches_torch(dtype, layout, engine, backend):
+    """conv, ReLU, max pool, conv, ReLU, average pool: model 2 of tests/error_model.py, as
+    for VGG-19 (test_vgg.py): the output against PyTorch's, ReLU's and max pooling's
+    decisions within rounding's reach of the exact ones, and the input gradient against the
+    exact one through our decisions."""
+    import torch
     import torch.nn.functional as tF
     rng = np.random.default_rng(2)
-    inputs = {"x": rng.standard_normal((2, 3, 13, 10)),
-              "w1": rng.standard_normal((4, 3, 3, 3)), "b1": rng.standard_normal(4),
-              "w2": rng.standard_normal((5, 4, 3, 3)), "b2": rng.standard_normal(5)}
+    x = rng.standard_normal((2, 3, 13, 10)).astype(dtype)
+    w1, b1 = rng.standard_normal((4, 3, 3, 3)).astype(dtype), rng.standard_normal(4).astype(dtype)
+    w2, b2 = rng.standard_normal((5, 4, 3, 3)).astype(dtype), rng.standard_normal(5).astype(dtype)
+    c1 = Conv2d(3, 4, 3, padding=1, frozen=True, engine=engine)
+    c2 = Conv2d(4, 5, 3, padding=1, frozen=True, engine=engine)
+    c1.W, c1.b, c2.W, c2.b = (to_device(a, backend) for a in (w1, b1, w2, b2))
+    relu1, pool1, relu2 = ReLU(engine=engine), MaxPool2d(2, engine=engine), ReLU(engine=engine)
+    net = Sequential(c1, relu1, pool1, c2, relu2, AvgPool2d(2, engine=engine))
+    out = net.forward(as_layout(to_device(x, backend), layout))
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    dx = net.backward(as_layout(to_device(dout, backend), layout))
 
-    def ours(xs, dout):
-        c1 = Conv2d(3, 4, 3, padding=1, frozen=True, engine=engine)
-        c2 = Conv2d(4, 5, 3, padding=1, frozen=True, engine=engine)
-        c1.W, c1.b, c2.W, c2.b = xs["w1"], xs["b1"], xs["w2"], xs["b2"]
-        net = Sequential(c1, ReLU(engine=engine), MaxPool2d(2, engine=engine), c2,
-                         ReLU(engine=engine), AvgPool2d(2, engine=engine))
-        return net.forward(xs["x"]), {"x": net.backward(dout)}
-
-    def theirs(t):
-        h = tF.max_pool2d(tF.relu(tF.conv2d(t["x"], t["w1"], t["b1"], padding=1)), 2)
-        return tF.avg_pool2d(tF.relu(tF.conv2d(h, t["w2"], t["b2"], padding=1)), 2)
-
-    check_against_torch(ours, theirs, inputs, dtype, backend, "sequential", layout=layout)
+    t = [torch.tensor(a.astype(np.float64)) for a in (x, w1, b1, w2, b2)]
+    h = tF.max_pool2d(tF.relu(tF.conv2d(t[0], t[1], t[2], padding=1)), 2)
+    ref = tF.avg_pool2d(tF.relu(tF.conv2d(h, t[3], t[4], padding=1)), 2).numpy()
+    chain = [("conv1", ("conv", w1, b1, 1, 1)), ("relu1", ("relu",)), ("pool1", ("maxpool", 2)),
+             ("conv2", ("conv", w2, b2, 1, 1)), ("relu2", ("relu",)), ("pool2", ("avgpool", 2))]
+    exact = Network(chain, x, algorithms_of(engine), ["pool2"], dtype)
+    err, limit = normwise_error(out, ref), exact.forward["pool2"]
+    assert err <= limit, f"output off by {err:.2e} (bound {limit:.2e})"
+    decisions = {"relu1": relu1.mask, "pool1": pool1.cache[3], "relu2": relu2.mask}
+    exact.check_decisions(decisions)
+    ref_dx, dx_limit = exact.backward({"pool2": dout}, decisions)
+    dx_err = normwise_error(dx, ref_dx)
+    assert dx_err <= dx_limit, f"input gradient off by {dx_err:.2e} (bound {dx_limit:.2e})"
+    record_error("sequential", dtype, max(err / limit, dx_err / dx_limit), f"{layout}")
 
 
 # ---------------------------------------------------------------- the engines against each other
@@ -147,6 +167,18 @@ def operations(rng):
         ("maxpool 3/1", (x, 3, 1), "maxpool_forward", "maxpool_backward"),
         ("avgpool 2", (x, 2, 2), "avgpool_forward", "avgpool_backward"),
     ]
+
+
+def op_limits(name, args, dout, choose, dtype):
+    """Model 1's limits for one operation of operations(): conv_limits or pool_limits."""
+    if name.startswith("conv"):
+        x, w, b, stride, pad = args
+        algorithms = tuple(choose(w, stride, pad, x.shape, f) for f in (True, False))
+        return conv_limits(stride, pad, algorithms, dtype)({"x": x, "w": w, "b": b}, dout)
+    if name == "relu":
+        return exact_limits(None, None)
+    kind, (x, k, stride) = name[:3], args
+    return pool_limits(kind, k, stride, dtype)({"x": x}, dout)
 
 
 def same_cache(a, b, tol):
@@ -172,17 +204,26 @@ def test_fast_engine_equals_reference_and_their_caches_are_interchangeable(op, f
     out, cache = {}, {}
     for e, engine in engines.items():
         out[e], cache[e] = getattr(engine, fwd)(*args)
-    tol = {"float64": 1e-13, "float32": 1e-5}[dtype]
-    assert relative_error(out["fast"], out["reference"]) < tol, name
-    assert same_cache(cache["fast"], cache["reference"], tol), name
-    dout = as_layout(to_device(rng.standard_normal(out["reference"].shape).astype(dtype), backend),
-                     layout)
-    results = {(e, c): getattr(engine, bwd)(dout, cache[c])
-               for e, engine in engines.items() for c in cache}
-    expected = results[("reference", "reference")]
-    for key, got in results.items():
-        for g, g_ref in zip(*((got, expected) if isinstance(got, tuple) else ((got,), (expected,)))):
-            assert g.dtype == g_ref.dtype and relative_error(g, g_ref) < tol, (name, key)
+    dout = rng.standard_normal(out["reference"].shape).astype(dtype)
+    # Model 1 (tests/error_model.py): each engine within its own bound of the exact result,
+    # the float64 reference computation of the float64 inputs; caches hold the inputs
+    # themselves, ReLU masks and max-pool winners, which only exact computations make.
+    exact_args = tuple(to_numpy(a).astype(np.float64) if hasattr(a, "shape") else a for a in args)
+    exact_out, exact_cache = getattr(reference, fwd)(*exact_args)
+    exact_grads = getattr(reference, bwd)(dout.astype(np.float64), exact_cache)
+    exact_grads = exact_grads if isinstance(exact_grads, tuple) else (exact_grads,)
+    limits = {e: op_limits(name, exact_args, dout.astype(np.float64), algorithms_of(engine), dtype)
+              for e, engine in engines.items()}
+    for e in engines:
+        assert_within(out[e], exact_out, limits[e]["out"], f"{name}: {e} forward")
+        assert same_cache(cache[e], cache["reference"], 0), name
+    dout = as_layout(to_device(dout, backend), layout)
+    for (e, engine), c in [(pair, c) for pair in engines.items() for c in cache]:
+        got = getattr(engine, bwd)(dout, cache[c])
+        got = got if isinstance(got, tuple) else (got,)
+        for g, g_exact, key in zip(got, exact_grads, ["x", "w", "b"]):
+            assert g.dtype == np.dtype(dtype)
+            assert_within(g, g_exact, limits[e][key], f"{name}: {e}'s backward on {c}'s cache, d{key}")
 
 
 @pytest.mark.parametrize("need_dw", [True, False])
@@ -191,10 +232,17 @@ def test_conv_backward_without_dw_returns_dx_alone(need_dw, engine, backend, to_
     out, cache = engine.conv2d_forward(a["x"], a["w"], a["b"], 1, 1)
     dout = to_backend(np.random.default_rng(10).standard_normal(out.shape))
     dx, dw, db = engine.conv2d_backward(dout, cache, need_dw=need_dw)
-    ref = conv.conv2d_backward_naive(dout, cache)
-    assert relative_error(dx, ref[0]) < 1e-12
+    ref = conv.conv2d_backward_naive(dout, cache)                     # float64, as ours
+    arrays = {k: to_numpy(v) for k, v in a.items()}
+    algorithms = tuple(algorithms_of(engine)(arrays["w"], 1, 1, arrays["x"].shape, f)
+                       for f in (True, False))
+    # Model 1, float64: ours and the naive loops each within the bound of the exact sums
+    limit = conv_limits(1, 1, algorithms, "float64")(arrays, to_numpy(dout))
+    naive = conv_limits(1, 1, ("im2col", "im2col"), "float64")(arrays, to_numpy(dout))
+    assert_within(dx, ref[0], limit["x"] + naive["x"], "dx")
     if need_dw:
-        assert relative_error(dw, ref[1]) < 1e-12 and relative_error(db, ref[2]) < 1e-12
+        assert_within(dw, ref[1], limit["w"] + naive["w"], "dw")
+        assert_within(db, ref[2], limit["b"] + naive["b"], "db")
     else:
         assert dw is None and db is None
 
@@ -230,10 +278,14 @@ def test_im2col_conv_equals_naive(case, backend, to_backend):
     ref, ref_cache = conv.conv2d_forward_naive(a["x"], a["w"], a["b"], stride, pad)
     dout = to_backend(np.random.default_rng(4).standard_normal(ref.shape))
     out, cache = conv.conv2d_forward_im2col(a["x"], a["w"], a["b"], stride, pad)
-    assert relative_error(out, ref) < 1e-13 and same_cache(cache, ref_cache, 0)
-    for g, g_ref in zip(conv.conv2d_backward_im2col(dout, cache),
-                        conv.conv2d_backward_naive(dout, ref_cache)):
-        assert relative_error(g, g_ref) < 1e-13
+    assert same_cache(cache, ref_cache, 0)
+    # Model 1, float64: the same sums in two orders, each within the bound of the exact one
+    limit = conv_limits(stride, pad, ("im2col", "im2col"), "float64")(
+        {k: to_numpy(v) for k, v in a.items()}, to_numpy(dout))
+    assert_within(out, ref, 2 * limit["out"], "forward")
+    for g, g_ref, key in zip(conv.conv2d_backward_im2col(dout, cache),
+                             conv.conv2d_backward_naive(dout, ref_cache), "xwb"):
+        assert_within(g, g_ref, 2 * limit[key], f"d{key}")
 
 
 @pytest.mark.parametrize("kind", ["max", "avg"])
@@ -249,9 +301,12 @@ def test_vectorised_pool_equals_naive(case, kind, backend, to_backend):
     out, cache = fwd(x, k, stride)
     ref, ref_cache = fwd_naive(x, k, stride)
     dout = to_backend(np.random.default_rng(7).standard_normal(ref.shape))
-    assert relative_error(out, ref) < 1e-15          # avg: the same sum in another order
-    assert same_cache(cache, ref_cache, 0)           # max: the same argmax
-    assert relative_error(bwd(dout, cache), bwd_naive(dout, ref_cache)) < 1e-15
+    # Model 1, float64: max pooling is exact (a copy; the same argmax); average pooling
+    # sums the k^2 terms in another order, each within the bound of the exact sum
+    limit = pool_limits(kind, k, stride, "float64")({"x": to_numpy(x)}, to_numpy(dout))
+    assert_within(out, ref, 2 * limit["out"], "forward")
+    assert same_cache(cache, ref_cache, 0)
+    assert_within(bwd(dout, cache), bwd_naive(dout, ref_cache), 2 * limit["x"], "backward")
 
 
 # ---------------------------------------------------------------- finite differences
@@ -267,6 +322,10 @@ def layer_cases():
 
 @pytest.mark.parametrize("name,make,shape", layer_cases(), ids=[c[0] for c in layer_cases()])
 def test_layer_gradients_by_finite_differences(name, make, shape, engine, backend, to_backend):
+    """f = sum(layer(x) * dout) is linear in x and in W along every coordinate (the samples
+    stay clear of ReLU's and pooling's kinks), so the centred differences err by rounding
+    alone: model 1 with the magnitude of f, sum |dout| times the magnitude of each output
+    (tests/error_model.py, assert_finite_differences)."""
     rng = np.random.default_rng(8)
     layer = make(engine)
     if isinstance(layer, Conv2d):
@@ -278,11 +337,20 @@ def test_layer_gradients_by_finite_differences(name, make, shape, engine, backen
 
     def f(x_):
         return float((layer.forward(x_) * dout).sum())
-    assert check_gradient(f, x, dx) < 1e-6
+    abs_dout = np.abs(to_numpy(dout))
+    if isinstance(layer, Conv2d):
+        w = np.abs(to_numpy(layer.W))
+        n = conv_terms(*w.shape[1:]) + out.size                      # each output, then the sum
+        outputs = conv.conv2d_forward_im2col(np.abs(to_numpy(x)), w, np.abs(to_numpy(layer.b)),
+                                             layer.stride, layer.padding)[0]
+    else:                                     # a copy (ReLU, max) or a mean of <= 9 (average)
+        n = 9 + 1 + out.size
+        outputs = np.abs(to_numpy(x)).max()
+    assert_finite_differences(f, x, dx, float((abs_dout * outputs).sum()), n)
     if isinstance(layer, Conv2d):
         dW = layer.dW
 
         def f_w(w_):
             layer.W = w_
             return float((layer.forward(x) * dout).sum())
-        assert check_gradient(f_w, layer.W, dW) < 1e-6
+        assert_finite_differences(f_w, layer.W, dW, float((abs_dout * outputs).sum()), n)

@@ -4,8 +4,10 @@ import pytest
 
 from minigrad import losses
 from minigrad.backend import to_numpy
-from minigrad.gradcheck import check_gradient, relative_error
+from minigrad.gradcheck import relative_error
 
+from .error_model import (assert_finite_differences, content_limits, gram_limits,
+                          loss_finite_difference_model, style_limits, tv_limits)
 from .oracle import check_against_torch
 
 DTYPES = ["float64", "float32"]
@@ -33,7 +35,7 @@ def test_content_loss_matches_torch(shape, dtype, backend):
 
     check_against_torch(ours, lambda t: 0.5 * ((t["F"] - t["P"]) ** 2).sum(),
                         {"F": rng.standard_normal(shape), "P": rng.standard_normal(shape)},
-                        dtype, backend, f"content_loss[{shape}]")
+                        dtype, backend, f"content_loss[{shape}]", content_limits(dtype))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -44,7 +46,7 @@ def test_gram_matrix_and_its_backward_match_torch(shape, dtype, backend):
 
     check_against_torch(ours, lambda t: torch_gram(t["F"]),
                         {"F": np.random.default_rng(1).standard_normal(shape)},
-                        dtype, backend, f"gram_matrix[{shape}]")
+                        dtype, backend, f"gram_matrix[{shape}]", gram_limits(dtype))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -60,7 +62,7 @@ def test_style_loss_matches_torch(shape, dtype, backend):
 
     check_against_torch(ours, lambda t: torch_style(t["F"], t["A"]),
                         {"F": rng.standard_normal(shape), "A": A}, dtype, backend,
-                        f"style_loss[{shape}]")
+                        f"style_loss[{shape}]", style_limits(dtype))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -75,7 +77,7 @@ def test_tv_loss_matches_torch(shape, dtype, backend):
         return ((x[:, :, 1:] - x[:, :, :-1]) ** 2).sum() + ((x[..., 1:] - x[..., :-1]) ** 2).sum()
 
     check_against_torch(ours, theirs, {"x": np.random.default_rng(3).standard_normal(shape)},
-                        dtype, backend, f"tv_loss[{shape}]")
+                        dtype, backend, f"tv_loss[{shape}]", tv_limits(dtype))
 
 
 def test_losses_by_finite_differences(backend, to_backend):
@@ -86,10 +88,10 @@ def test_losses_by_finite_differences(backend, to_backend):
     cases = {"content": lambda F_: losses.content_loss(F_, P),
              "style": lambda F_: losses.style_loss(F_, A),
              "tv": losses.tv_loss}
-    for name, loss in cases.items():
+    for name, loss in cases.items():                  # error model: loss_finite_difference_model
         _, grad = loss(F)
-        err = check_gradient(lambda F_: loss(F_)[0], F, grad)
-        assert err < 1e-6, f"{name}: finite differences disagree by {err:.2e}"
+        magnitude, n, third = loss_finite_difference_model(name, F, P, A)
+        assert_finite_differences(lambda F_: loss(F_)[0], F, grad, magnitude, n, third)
 
 
 def test_known_values(backend, to_backend):

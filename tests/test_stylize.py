@@ -21,6 +21,8 @@ from vgg.transfer import Objective
 from vgg.weights import write_h5
 from vgg.weights.testing import random_params
 
+from .oracle import check_objective_against_torch  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "images"
 
@@ -49,49 +51,16 @@ def quick(files, *extra):
 # ----------------------------------------------------------------------------- the objective
 
 def test_whole_objective_gradient_matches_torch(files):
-    torch = pytest.importorskip("torch", reason="PyTorch is the oracle; install the test extra")
-    from .test_vgg import torch_vgg19
-    model = VGG19.load(files / "random.h5")
-    params = {k: (to_numpy(W), to_numpy(b)) for k, (W, b) in model.params().items()}
+    """Eq. 7 with the paper's terms (two content layers, the style at another size, TV)
+    against PyTorch, in float64, within model 2 (tests/oracle.py's check)."""
+    params = {k: (to_numpy(W), to_numpy(b)) for k, (W, b) in VGG19.load(files / "random.h5").params().items()}
     rng = np.random.default_rng(1)
-    content = (rng.standard_normal((1, 3, 34, 38)) * 40).astype(np.float32)
-    style = (rng.standard_normal((1, 3, 40, 32)) * 40).astype(np.float32)     # another size
-    x = (rng.standard_normal((1, 3, 34, 38)) * 40).astype(np.float32)
-    alpha, beta, tv = 1e-2, 1e3, 1e-3
-    objective = Objective(model, x.shape, content, [style], None, ["conv4_2", "conv2_2"],
-                          ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"], alpha, beta, tv)
-    loss, grad = objective(x)
-
-    layers = torch_vgg19(params, "max")
-
-    def feats(img):
-        out, h = {}, img
-        for name, layer in layers:
-            h = layer(h)
-            out[name] = h
-        return out
-
-    def gram(F):
-        Fm = F.reshape(F.shape[1], -1)
-        return Fm @ Fm.T
-
-    layers = [(n, l.double()) for n, l in layers]
-    with torch.no_grad():
-        P, S = feats(torch.tensor(content, dtype=torch.float64)), feats(torch.tensor(style, dtype=torch.float64))
-    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
-    F = feats(xt)
-    L_content = sum(0.5 * 0.5 * ((F[l] - P[l]) ** 2).sum()          # v_l = 1/2 each (eq. 1)
-                    for l in ["conv4_2", "conv2_2"])
-    L_style = 0
-    for l in ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]:
-        _, N, h, w = F[l].shape
-        A = gram(S[l]) * (h * w) / (S[l].shape[2] * S[l].shape[3])   # style at another size
-        L_style = L_style + 0.2 * ((gram(F[l]) - A) ** 2).sum() / (4 * N ** 2 * (h * w) ** 2)
-    TV = ((xt[:, :, 1:] - xt[:, :, :-1]) ** 2).sum() + ((xt[..., 1:] - xt[..., :-1]) ** 2).sum()
-    total = alpha * L_content + beta * L_style + tv * TV
-    total.backward()
-    assert loss == pytest.approx(total.item(), rel=1e-4)
-    assert relative_error(grad, xt.grad.numpy()) < 1e-4
+    content = rng.standard_normal((1, 3, 34, 38)) * 40
+    style = rng.standard_normal((1, 3, 40, 32)) * 40                  # another size
+    x = rng.standard_normal((1, 3, 34, 38)) * 40
+    check_objective_against_torch(params, content, style, x, ["conv4_2", "conv2_2"],
+                                  ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"],
+                                  1e-2, 1e3, 1e-3)
 
 
 # ----------------------------------------------------------------------------- runs
