@@ -593,3 +593,28 @@ def objective_limits(F, P, S, r_x, r_p, r_s, content_layers, style_layers, v, w,
                           + gamma(N + 4, dtype) * norm(np.abs(G - A) @ np.abs(Fm))) / grad \
             + (4 * r_s[l] if normalization == "relative" else 0)
     return loss_error, grad_errors
+
+
+# ----------------------------------------------------------------------------- iterations
+
+def trajectory_limits(run, x0, per_step, perturbation=1e-9, seed=0):
+    """How far two runs of one iteration may drift apart when they differ only in rounding.
+
+    Each step injects at most `per_step` relative rounding into x (model 1 for the
+    step's arithmetic: a few dozen sums and products per entry); the iteration then
+    amplifies what was injected. How much is measured, not assumed: the same run from a
+    start moved by `perturbation` (relative, in a random direction; in float64 large
+    against rounding, small enough to stay linear) drifts by growth_k times that at step
+    k. Rounding injected at every step j <= k then reaches step k amplified by at most
+    max growth, so
+        |x_k - x'_k| <= k per_step growth_k max|x|.
+    `run(x0)` returns the iterates after each step (NumPy arrays). Returns the limits.
+    """
+    xs = run(x0)
+    delta = np.random.default_rng(seed).standard_normal(np.shape(x0))
+    moved = np.asarray(x0, np.float64) + perturbation * np.abs(x0).max() * delta / np.abs(delta).max()
+    ys = run(moved)
+    size = perturbation * np.abs(x0).max()
+    growth = np.maximum.accumulate([max(np.abs(a - b).max() / size, 1.0) for a, b in zip(xs, ys)])
+    scale = max(np.abs(np.asarray(x, np.float64)).max() for x in [x0] + list(xs))
+    return [(k + 1) * per_step * g * scale for k, g in enumerate(growth)]

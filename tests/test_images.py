@@ -14,9 +14,13 @@ from PIL import Image, ImageFile
 
 from minigrad.backend import gpu_available, to_device
 from vgg import images
-from vgg.images import (MEAN_BGR, ImageError, deprocess, load_image, luminance_transfer,
+from vgg.images import (RGB_TO_YIQ, YIQ_TO_RGB, MEAN_BGR, ImageError, deprocess, load_image, luminance_transfer,
                         match_color, open_image, preprocess, resize_longest, resize_to,
                         rgb_to_yiq, save_image, yiq_to_rgb)
+
+from .error_model import U, assert_within, bound, gamma
+
+U32 = U["float32"]
 
 
 def png_bytes(width, height, bit_depth, color_type, raw_rows):
@@ -172,8 +176,10 @@ def test_preprocess_is_bgr_with_mean_subtracted_nchw():
     rgb[0, 0] = (255, 0, 0)                          # pure red, top left
     x = preprocess(Image.fromarray(rgb))
     assert x.shape == (1, 3, 2, 3) and x.dtype == np.float32 and x.flags.c_contiguous
-    np.testing.assert_allclose(x[0, :, 0, 0], [0 - 103.939, 0 - 116.779, 255 - 123.68], rtol=1e-6)
-    np.testing.assert_allclose(x[0, :, 1, 2], -MEAN_BGR)    # black is minus the mean
+    # model 1, float32: the mean pixel stored in float32 (u), one subtraction (u)
+    exact = np.array([0, 0, 255]) - np.array([103.939, 116.779, 123.68])
+    assert_within(x[0, :, 0, 0], exact, 2 * U32 * (255 + np.array([103.939, 116.779, 123.68])))
+    assert np.array_equal(x[0, :, 1, 2], -MEAN_BGR)          # black is minus the mean, exactly
 
 
 def test_preprocess_deprocess_round_trip_is_exact():
@@ -340,8 +346,13 @@ def constant(rgb, shape=(4, 5)):
 
 def test_yiq_round_trip_and_white():
     rgb = np.random.default_rng(5).uniform(0, 255, size=(6, 7, 3)).astype(np.float32)
-    np.testing.assert_allclose(yiq_to_rgb(rgb_to_yiq(rgb)), rgb, atol=1e-3)
-    np.testing.assert_allclose(rgb_to_yiq(constant((255, 255, 255)))[0, 0], [255, 0, 0], atol=1e-3)
+    # model 1, float32: each way a 3 x 3 product (3 roundings); YIQ_TO_RGB, the inverse
+    # computed in float64, stored in float32 (one more): |inverse| |matrix| |rgb| the magnitude
+    round_trip = np.abs(YIQ_TO_RGB) @ np.abs(RGB_TO_YIQ)
+    assert_within(yiq_to_rgb(rgb_to_yiq(rgb)), rgb, bound(rgb @ round_trip.T, 8, "float32"))
+    # white: each row of the matrix summed (3 roundings, the rows' float32 entries 1 more)
+    assert_within(rgb_to_yiq(constant((255, 255, 255)))[0, 0], [255, 0, 0],
+                  bound(255 * np.abs(RGB_TO_YIQ).sum(axis=1), 4, "float32"))
 
 
 def test_luminance_transfer_keeps_stylized_luminance_and_content_colour():
@@ -350,8 +361,10 @@ def test_luminance_transfer_keeps_stylized_luminance_and_content_colour():
     out = luminance_transfer(stylized, content)
     assert out.shape == (4, 5, 3) and out.min() >= 0 and out.max() <= 255
     yiq_out, yiq_s, yiq_c = rgb_to_yiq(out), rgb_to_yiq(stylized), rgb_to_yiq(content)
-    np.testing.assert_allclose(yiq_out[..., 0], yiq_s[..., 0], atol=1e-3)   # Y from stylized
-    np.testing.assert_allclose(yiq_out[..., 1:], yiq_c[..., 1:], atol=1e-3)  # I, Q from content
+    # no clipping here, so a YIQ round trip of the recombined pixel (model 1, as above)
+    limit = bound(np.abs(yiq_out) @ (np.abs(RGB_TO_YIQ) @ np.abs(YIQ_TO_RGB)).T, 8, "float32")
+    assert_within(yiq_out[..., 0], yiq_s[..., 0], limit[..., 0], "Y from stylized")
+    assert_within(yiq_out[..., 1:], yiq_c[..., 1:], limit[..., 1:], "I, Q from content")
 
 
 def test_luminance_transfer_refuses_different_sizes():
@@ -371,9 +384,25 @@ def test_match_color_gives_the_content_mean_and_covariance():
     out = match_color(style, content)
     assert out.shape == style.shape and out.dtype == np.float32   # the style image, recoloured
     pixels_out, pixels_c = out.reshape(-1, 3), content.reshape(-1, 3)   # (H*W, 3)
-    np.testing.assert_allclose(pixels_out.mean(axis=0), pixels_c.mean(axis=0), atol=0.05)
-    np.testing.assert_allclose(np.cov(pixels_out, rowvar=False), np.cov(pixels_c, rowvar=False),
-                               rtol=1e-3, atol=0.05)
+    # In exact arithmetic x' = A (x - mu_s) + mu_c has exactly the content's mean and
+    # covariance (the pixels lie 8 standard deviations inside 0..255: no clipping). Model 1,
+    # float32: each pixel is within E = gamma_6 (|A||x - mu_s| + |mu_c|) of that (the
+    # eigen-decompositions, in float64, add far less); so the mean is within max E, and
+    # the covariance within 2 max E max|x' - mu_c| + E^2.
+    assert 0 < out.min() and out.max() < 255
+
+    def sqrtm(cov, power):                                            # the docstring's A
+        w, v = np.linalg.eigh(cov)
+        return (v * w ** power) @ v.T
+    ps = style.reshape(-1, 3).astype(np.float64)
+    A = sqrtm(np.cov(pixels_c, rowvar=False), 0.5) @ sqrtm(np.cov(ps, rowvar=False), -0.5)
+    E = gamma(6, "float32") * ((np.abs(ps - ps.mean(axis=0)) @ np.abs(A).T).max()
+                               + np.abs(pixels_c.mean(axis=0)).max())
+    mean_c = pixels_c.mean(axis=0, dtype=np.float64)                   # the test's own sums in float64
+    assert_within(pixels_out.mean(axis=0, dtype=np.float64), mean_c, E, "mean")
+    spread = np.abs(pixels_out - mean_c).max()
+    assert_within(np.cov(pixels_out, rowvar=False), np.cov(pixels_c, rowvar=False),
+                  2 * E * spread + E * E, "covariance")
 
 
 def test_match_color_of_a_flat_style_is_the_content_mean():
@@ -381,5 +410,6 @@ def test_match_color_of_a_flat_style_is_the_content_mean():
     content = correlated_pixels(rng, (20, 20), [130, 110, 100], np.eye(3) * 10)
     out = match_color(constant((50, 60, 70), (8, 8)), content)
     assert np.isfinite(out).all()
-    np.testing.assert_allclose(out, constant(content.reshape(-1, 3).mean(axis=0), (8, 8)),
-                               atol=1e-2)
+    # flat: x - mu_s is exactly 0, so x' is mu_c rounded to float32 (u |mu_c|)
+    mean = content.reshape(-1, 3).mean(axis=0, dtype=np.float64)
+    assert_within(out, constant(mean, (8, 8)), U32 * np.abs(mean), "the content mean")

@@ -85,8 +85,9 @@ def test_quick_run_writes_an_image_and_a_json_log(files, tmp_path, line_search):
         assert all(b["loss"] < a["loss"] for a, b in zip(records, records[1:]))
     for rec in records:
         assert set(rec) >= {"iter", "evals", "loss", "content", "style", "tv", "seconds"}
-        assert rec["loss"] == pytest.approx(0.02 * rec["content"] + 3 * rec["style"] + 1e-4 * rec["tv"],
-                                            rel=1e-6)
+        # eq. 7 from the logged terms, the same three products and two sums in the same
+        # order as the run (vgg/transfer.py), and JSON reads floats back exactly: equal
+        assert rec["loss"] == 0.02 * rec["content"] + 3 * rec["style"] + 1e-4 * rec["tv"]
 
 
 @pytest.mark.parametrize("size,alpha", [(256, "0.01"), (512, "0.0025"), (64, "0.16")])
@@ -242,7 +243,10 @@ def test_cupy_backend_runs_the_same_command(files, tmp_path):
     cpu_log = tmp_path / "cpu.jsonl"
     r = run_stylize(*quick(files, "--iters", 5, "-o", tmp_path / "cpu.png", "--log", cpu_log))
     theirs = [json.loads(line)["loss"] for line in cpu_log.read_text().splitlines()]
-    assert ours[0] == pytest.approx(theirs[0], rel=1e-4)          # same start, same objective
+    # Same start, same objective: each side's float32 loss is within model 2's bound of
+    # the exact one (tests/error_model.py; about 1e-5 for this 32 px network, as test_vgg.py
+    # computes it), so the two agree to 1e-4.
+    assert ours[0] == pytest.approx(theirs[0], rel=1e-4)
 
 
 def test_the_reference_engine_runs_the_same_command_to_the_same_result(files, tmp_path):
@@ -253,8 +257,13 @@ def test_the_reference_engine_runs_the_same_command_to_the_same_result(files, tm
         assert r.returncode == 0, r.stderr
         logs[engine] = [json.loads(line)["loss"] for line in log.read_text().splitlines()]
         images[engine] = np.asarray(Image.open(out), dtype=np.float64)
-    assert logs["reference"] == pytest.approx(logs["fast"], rel=1e-4)   # float rounding apart
-    assert np.abs(images["reference"] - images["fast"]).max() <= 1      # one level of 255 at most
+    # Float rounding apart: each engine's float32 loss is within model 2's bound of the exact
+    # one (about 1e-5 at 32 px, tests/error_model.py), and the first steps amplify a
+    # difference in what they start from by about 2 (measured: a start moved by 1e-6 moves
+    # the logged loss by 2e-6), so the logs agree to 1e-4; the images, about 1e-4 grey
+    # levels apart, round to the same level or to neighbouring ones.
+    assert logs["reference"] == pytest.approx(logs["fast"], rel=1e-4)
+    assert np.abs(images["reference"] - images["fast"]).max() <= 1
 
 
 # ----------------------------------------------------------------------------- real weights
