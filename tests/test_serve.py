@@ -102,9 +102,11 @@ def run(files):
     close_unwatched(opened[0])
 
 
-def start_stylize(*args):
-    """stylize.py in a subprocess; (process, port) once it has printed its page's address."""
-    p = subprocess.Popen([sys.executable, str(ROOT / "stylize.py"), *map(str, args)],
+def start_stylize(*args, hooks=()):
+    """stylize.py in a subprocess (under tests/hooked.py with `hooks`); (process, port) once it
+    has printed its page's address."""
+    program = ["-m", "tests.hooked", *hooks, "--"] if hooks else [str(ROOT / "stylize.py")]
+    p = subprocess.Popen([sys.executable, *program, *map(str, args)], stdin=subprocess.PIPE,
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     line = p.stderr.readline()
     match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
@@ -275,10 +277,14 @@ def test_the_end_reaches_a_watching_page_then_the_port_closes(run):
 # ----------------------------------------------------------------------------- stylize.py --serve
 
 def test_a_served_run_ends_and_frees_its_port_with_silent_clients_connected(files, tmp_path):
+    # The run waits before its first step until the clients are connected (tests/hooked.py:
+    # an event, not a sleep), so a fast machine cannot end it before they arrive.
     p, port = start_stylize(*quick(files, "--iters", 8, "-o", tmp_path / "out.png",
-                                   "--serve", 0, "--no-browser"))
+                                   "--serve", 0, "--no-browser"), hooks=["--at", "step", "wait"])
     silent = [socket.create_connection(("127.0.0.1", port)) for _ in range(serve.MAX_CLIENTS + 2)]
     try:
+        p.stdin.write("go\n")
+        p.stdin.flush()
         assert p.wait(120) == 0
         assert port_is_closed(port)                      # with those still connected
     finally:
