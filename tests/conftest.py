@@ -13,6 +13,7 @@ Each comparison's largest fraction of its error bound (tests/error_model.py) is
 recorded with `record_error` and printed in pytest's closing summary, per dtype.
 """
 import atexit
+import contextlib
 import os
 import shutil
 import tempfile
@@ -88,3 +89,20 @@ def pytest_terminal_summary(terminalreporter):
 
 
 __all__ = ["record_error", "to_numpy", "np"]
+
+
+@contextlib.contextmanager
+def file_size_limit(limit):
+    """Writes past `limit` bytes of any file fail (EFBIG), as on a full disk, while inside:
+    a failure that strikes in the middle of writing a file, wherever the bytes go. POSIX
+    only (RLIMIT_FSIZE); SIGXFSZ, which would kill the process, is ignored meanwhile."""
+    import resource
+    import signal
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)

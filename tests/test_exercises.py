@@ -163,7 +163,8 @@ def avgpool_backward(dout, cache, slip=None):
 def content_loss_backward(dL, cache, slip=None):
     F, P = cache
     return {"sign": dL * (P - F), "factor 2": dL * 2 * (F - P), "ignores dL": F - P,
-            "mask": dL * (F - P) * (F > 0)}.get(slip, dL * (F - P))
+            "mask": dL * (F - P) * (F > 0),
+            "5e-7 off": dL * (F - P) * (1 + 5e-7)}.get(slip, dL * (F - P))   # SLIP: barely
 
 
 def gram_backward(dG, F, slip=None):
@@ -236,6 +237,9 @@ SLIPS = [  # (exercise, function, slip, words the diagnosis must contain)
     ("content", content_loss_backward, "factor 2", "1/2 of eq. 1"),
     ("content", content_loss_backward, "ignores dL", "does not depend on the upstream gradient"),
     ("content", content_loss_backward, "mask", "the ReLU's backward"),
+    # A gradient 5e-7 too large (relative): far above float64's rounding (the checker's
+    # 1e-8 of the largest entry), far below what an eye or a loose tolerance would see.
+    ("content", content_loss_backward, "5e-7 off", "1.0000005 times the expected gradient"),
     ("style", gram_backward, "symmetric", "assumed dG is symmetric"),
     ("style", gram_backward, "one term", "only one of the two terms"),
     ("style", style_loss_backward, "half", "a factor of 2 lost"),
@@ -277,3 +281,20 @@ def test_the_checker_prints_no_solution():
         inspect.getsource(f) for f in (reference.conv_backward, reference.relu_backward))
     code_lines = {line.strip() for line in source.splitlines() if len(line.strip()) > 25}
     assert not [line for line in code_lines if line in text]
+
+
+def test_a_reference_that_disagrees_with_finite_differences_is_reported(monkeypatch):
+    """The checker's last line of defence: the learner's gradient matches the reference
+    engine, but both are 1e-4 (relative) off the function's true derivative -- finite
+    differences, accurate to about 1e-9 here (tests/error_model.py's model), must say so
+    (the checker allows 1e-6), naming the checker itself as the suspect."""
+    from exercises import reference
+    real = reference.content_loss_backward
+    skewed = lambda dL, cache: real(dL, cache) * (1 + 1e-4)
+    monkeypatch.setattr(reference, "content_loss_backward", skewed)
+    [r] = [r for r in check.check(["content"], use_solutions=True,
+                                  functions={"content_loss_backward": skewed})
+           if r.function == "content_loss_backward"]
+    text = "\n".join(r.lines)
+    assert r.status == "fail" and "not with finite differences" in text, text
+    assert "the checker's bug" in text, text

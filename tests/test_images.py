@@ -18,6 +18,7 @@ from vgg.images import (RGB_TO_YIQ, YIQ_TO_RGB, MEAN_BGR, ImageError, deprocess,
                         match_color, open_image, preprocess, resize_longest, resize_to,
                         rgb_to_yiq, save_image, yiq_to_rgb)
 
+from .conftest import file_size_limit
 from .error_model import U, assert_within, bound, gamma
 
 U32 = U["float32"]
@@ -317,6 +318,19 @@ def test_save_image_failure_keeps_the_old_file_and_no_temporary(tmp_path, monkey
     assert os.listdir(tmp_path) == ["x.png"] and path.read_bytes() == before
 
 
+@pytest.mark.skipif(os.name != "posix", reason="RLIMIT_FSIZE is POSIX")
+def test_a_write_that_fails_halfway_leaves_the_old_file_whole(tmp_path):
+    # The failure strikes while the bytes are being written (as a full disk would), not
+    # before: only writing elsewhere first and renaming keeps the old file.
+    path = tmp_path / "x.png"
+    save_image(Image.new("RGB", (64, 64), (0, 0, 0)), path)
+    before = path.read_bytes()
+    noise = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    with file_size_limit(len(before) + 100), pytest.raises(ImageError, match="large"):
+        save_image(Image.fromarray(noise), path)               # some 12 KB: cut at ~0.3 KB
+    assert os.listdir(tmp_path) == ["x.png"] and path.read_bytes() == before
+
+
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
 def test_save_image_file_mode_follows_the_umask(tmp_path):
     umask = os.umask(0o022)
@@ -413,3 +427,17 @@ def test_match_color_of_a_flat_style_is_the_content_mean():
     # flat: x - mu_s is exactly 0, so x' is mu_c rounded to float32 (u |mu_c|)
     mean = content.reshape(-1, 3).mean(axis=0, dtype=np.float64)
     assert_within(out, constant(mean, (8, 8)), U32 * np.abs(mean), "the content mean")
+
+
+def test_yiq_of_the_primaries_is_the_ntsc_matrix():
+    # Pure red, green and blue give the columns of YIQ's matrix, times 255: Y 0.299, 0.587,
+    # 0.114 (Rec. 601, the luminance of the paper's colour preservation -- not Rec. 709's
+    # 0.2126, 0.7152, 0.0722). Model 1, float32: one product per entry.
+    ntsc = np.array([[0.299, 0.587, 0.114],
+                     [0.595716, -0.274453, -0.321263],
+                     [0.211456, -0.522591, 0.311135]])
+    for k in range(3):
+        rgb = np.zeros(3, np.float32)
+        rgb[k] = 255
+        yiq = rgb_to_yiq(constant(rgb))[0, 0]
+        assert_within(yiq, 255 * ntsc[:, k], bound(255 * np.abs(ntsc[:, k]), 4, "float32"))

@@ -664,3 +664,43 @@ def test_float32_image_contract_line_search(backend):
     assert np.array_equal(to_numpy(x0), np.zeros(shape, np.float32))
     # convergence in float32: x* = c (|c| ~ 3) is reachable to a few u |c| w_max / w_min
     assert np.abs(to_numpy(opt.x) - to_numpy(c)).max() < 1e-3
+
+
+# --------------------------------------------------------------------------
+# The constants and thresholds at their boundaries
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("ratio, accepted", [(1.01e-4, True), (0.99e-4, False)])
+def test_sufficient_decrease_takes_c1_of_1e_4_at_its_boundary(ratio, accepted):
+    # A first trial that decreases f by `ratio` t |phi'(0)|, with a flat slope there (W2
+    # holds): just above c1 = 1e-4 the search accepts it at once, just below it must look
+    # further. phi is given point by point, so the test sets the decrease exactly.
+    t0, f0, slope = 2.0, 10.0, -3.0
+
+    def phi(t):
+        calls.append(t)
+        if t == t0:
+            return Trial(t, f0 + ratio * t * slope, 0.0)
+        return Trial(t, f0 + 0.5 * t * slope, 0.0)      # anything else: plenty of decrease
+    calls = []
+    trial, evals = strong_wolfe(phi, Trial(0.0, f0, slope), t0)
+    assert WOLFE_C1 == 1e-4
+    assert (evals == 1 and trial.t == t0) == accepted, (calls, trial)
+
+
+@pytest.mark.parametrize("line_search", ["strong_wolfe", None])
+@pytest.mark.parametrize("shape", ["linear", "concave"])
+def test_pairs_without_positive_curvature_are_never_stored(line_search, shape):
+    # A linear f (a constant gradient: y = 0, so y.s = 0) and a concave one (y.s < 0)
+    # have no curvature to learn: L-BFGS must store no pair (a pair with y.s <= 0 would
+    # make H indefinite, or divide by zero), whatever the sign convention of its test.
+    c = np.array([1.0, -2.0, 0.5])
+
+    def f(x):
+        if shape == "linear":
+            return float(c @ x), c.copy()
+        return float(-0.5 * x @ x + c @ x), -x + c
+    opt = LBFGS(np.array([0.3, 0.1, -0.2]), line_search=line_search)
+    for _ in range(6):
+        opt.step(f, max_evals=5)
+        assert len(opt.pairs) == 0

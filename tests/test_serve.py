@@ -183,9 +183,20 @@ def test_anything_else_is_404(page, target):
 
 def test_another_sites_name_for_the_address_is_404(page):
     # DNS rebinding: a web page at evil.example re-pointed to 127.0.0.1 sends its own Host.
+    # Only the page's own names pass, whole: not a name that merely starts or ends like one.
     live, port, _, _ = page
-    assert get(port, "/state.json", host=f"evil.example:{port}")[0] == 404
+    for host in (f"evil.example:{port}", f"localhost.evil.example:{port}",
+                 f"127.0.0.1.evil.example:{port}", f"localhost:{port}.evil.example",
+                 f"localhost:{port + 1}", "localhost", f"evil.localhost:{port}"):
+        assert get(port, "/state.json", host=host)[0] == 404, host
     assert get(port, "/state.json", host=f"localhost:{port}")[0] == 200
+    assert get(port, "/state.json", host=f"127.0.0.1:{port}")[0] == 200
+
+
+def test_the_page_listens_on_the_loopback_address_only(page):
+    live, port, _, _ = page
+    assert live.server.server_address[0] == "127.0.0.1"
+    assert live.url == f"http://127.0.0.1:{port}/"
 
 
 def test_requests_are_size_limited(page):

@@ -316,3 +316,13 @@ def test_content_reconstruction_from_conv1_2_reaches_high_psnr(real_weights, tmp
     rebuilt = np.asarray(Image.open(out), np.float64)
     psnr = 10 * np.log10(255 ** 2 / np.mean((target - rebuilt) ** 2))
     assert psnr > 30, f"PSNR {psnr:.1f} dB"
+
+
+def test_the_coarsest_scale_is_the_size_halved_once_per_scale_after_the_first(files, tmp_path):
+    # --scales N runs at size / 2^(N - 1), ..., size: 32 px in 2 scales starts at 16, just
+    # enough for conv5_1 (16 px), so it runs; 31 px would start at 15 and is refused.
+    ok = run_stylize(*quick(files, "--size", 32, "--scales", 2, "--iters", 1, "-o", tmp_path / "a.png"))
+    assert ok.returncode == 0, ok.stderr
+    refused = run_stylize(*quick(files, "--size", 31, "--scales", 2, "-o", tmp_path / "b.png"))
+    assert refused.returncode == 2 and "too small for conv5_1" in refused.stderr
+    assert "at least 16 pixels" in refused.stderr and not (tmp_path / "b.png").exists()

@@ -157,3 +157,16 @@ def test_demo_reads_the_argv_given_to_main(tmp_path, monkeypatch):
     args = stylize.build_parser().parse_args(["--demo"])
     stylize.configure_demo(args, ["--demo"])
     assert (args.size, args.iters) == (256, 100)
+
+
+def test_relative_tv_without_a_photo_is_the_paintings_per_pixel_of_the_canvas(files):
+    # --mode style has no photo: TV's yardstick is the painting's own TV, per pixel of the
+    # canvas, so a painting twice the canvas's side (four times its pixels) counts a
+    # quarter of its TV: TV = 1 is "as busy as the painting", whatever its size.
+    from minigrad import losses
+    model = VGG19.load(files / "random.h5")
+    style = (np.random.default_rng(3).standard_normal((1, 3, 32, 32)) * 40).astype(np.float32)
+    objective = Objective(model, (1, 3, 16, 16), None, [style], None, [], ["conv1_1"],
+                          0.0, 1.0, 0.5, "relative")
+    per_canvas = losses.tv_loss(style)[0] * (16 * 16) / (32 * 32)     # the same operations
+    assert objective.tv_scale == 1 / per_canvas

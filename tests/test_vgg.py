@@ -141,3 +141,19 @@ def test_the_engine_is_chosen_where_the_model_is_built(weights_file):
                    for layer in (block if hasattr(block, "layers") else [block]))
     with pytest.raises(ValueError, match="unknown engine"):
         VGG19.load(weights_file, engine="turbo")
+
+
+def test_a_pool_tap_needs_twice_the_side_of_the_layer_before(weights_file):
+    # Each pooling halves the side (rounding down), so its output exists from 2^p pixels on,
+    # p counting this pooling too; the convolutions after it need the same.
+    sizes = {"conv1_2": 1, "pool1": 2, "conv2_1": 2, "pool2": 4, "pool4": 16, "conv5_1": 16,
+             "pool5": 32}
+    for tap, side in sizes.items():
+        assert min_input_size(tap) == side, tap
+    model = VGG19.load(weights_file)
+    for tap in ("pool1", "pool2"):
+        side = min_input_size(tap)
+        out = model.forward(np.zeros((1, 3, side, side), np.float32), [tap])[tap]
+        assert out.shape[2:] == (1, 1)                        # the smallest image that works
+        with pytest.raises(ValueError, match=f"too small for {tap}"):
+            model.forward(np.zeros((1, 3, side - 1, side - 1), np.float32), [tap])

@@ -21,6 +21,8 @@ from vgg.weights.__main__ import main
 from vgg.weights.testing import random_params
 from vgg.weights.unpickle import load_torch_legacy
 
+from .conftest import file_size_limit
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -186,6 +188,18 @@ def test_atomic_write_leaves_no_temp_files(tmp_path, params, monkeypatch):
         write_h5(random_params(seed=1), path)
     assert sorted(p.name for p in path.parent.iterdir()) == ["vgg19.h5"]
     assert h5py.File(path, "r").attrs["sha256"] == checksum_before  # old file intact
+
+
+@pytest.mark.skipif(os.name != "posix", reason="RLIMIT_FSIZE is POSIX")
+def test_a_write_that_fails_halfway_leaves_the_old_file_whole(tmp_path, params):
+    # The failure strikes while the 80 MB are being written (as a full disk would), not
+    # before: only writing elsewhere first and renaming keeps the old file.
+    path = tmp_path / "vgg19.h5"
+    write_h5(params, path)
+    before = path.read_bytes()
+    with file_size_limit(len(before) // 2), pytest.raises(WeightsError, match="could not write"):
+        write_h5(random_params(seed=1), path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["vgg19.h5"] and path.read_bytes() == before
 
 
 def test_tampered_value_is_detected(h5_path):

@@ -70,8 +70,8 @@ def write_h5(params, path, attrs=None):
                 f.create_dataset(f"{name}/b", data=np.asarray(b, np.float32))  # (K,)
             f.attrs.update(root_attrs)
         os.replace(tmp, path)
-    except OSError as error:
-        raise WeightsError(f"could not write {path}: {error}") from error
+    except (OSError, RuntimeError) as error:      # h5py reports a failed write (a full disk,
+        raise WeightsError(f"could not write {path}: {error}") from error   # EFBIG) as either
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
