@@ -115,6 +115,19 @@ def start_stylize(*args, hooks=()):
     return p, int(match.group(1))
 
 
+def wait_until(condition, seconds=60):
+    """True once condition() holds (polled every 50 ms), False after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if condition():
+                return True
+        except OSError:                                  # refused or dropped meanwhile: retry
+            pass
+        time.sleep(0.05)
+    return False
+
+
 def wait_for_evals(port, n, seconds=120):
     deadline = time.time() + seconds
     while time.time() < deadline:
@@ -205,9 +218,11 @@ def test_requests_are_size_limited(page):
     headers = b"".join(b"X-%d: %s\r\n" % (i, b"b" * 100) for i in range(100))
     assert exchange(port, b"GET / HTTP/1.1\r\n" + headers + b"\r\n")[0] == 431
     # a body is refused unread: the server answers without waiting for the megabyte
+    # (a server that waited for the body would answer only at its time limit, HEAD_SECONDS:
+    # well before that, on however busy a machine, is "without waiting")
     t = time.perf_counter()
     status = exchange(port, b"GET / HTTP/1.1\r\nContent-Length: 1000000\r\n\r\n")[0]
-    assert status == 413 and time.perf_counter() - t < 1.0
+    assert status == 413 and time.perf_counter() - t < serve.HEAD_SECONDS / 2
     assert exchange(port, b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc")[0] == 501
     assert exchange(port, b"GET / HTTP/2.0\r\n\r\n")[0] == 505
     assert get(port, "/")[0] == 200                                      # and it still answers
@@ -217,10 +232,10 @@ def test_a_silent_client_is_dropped_after_the_time_limit(page):
     live, port, _, _ = page
     with socket.create_connection(("127.0.0.1", port)) as s:
         s.sendall(b"GET / HTTP/1.1\r\n")                                  # ... and nothing more
-        s.settimeout(serve.HEAD_SECONDS + 5)
+        s.settimeout(serve.HEAD_SECONDS + 60)         # dropped at its limit, however busy
         t = time.perf_counter()
         assert s.recv(100) == b""                                         # closed by the server
-        assert serve.HEAD_SECONDS - 0.5 < time.perf_counter() - t < serve.HEAD_SECONDS + 3
+        assert serve.HEAD_SECONDS - 0.5 < time.perf_counter() - t
 
 
 def test_clients_that_never_read_or_send_do_not_stall_the_run(run):
@@ -238,24 +253,28 @@ def test_clients_that_never_read_or_send_do_not_stall_the_run(run):
     for _ in range(serve.MAX_CLIENTS + 4):
         hogs.append(socket.create_connection(("127.0.0.1", port)))
     try:
-        time.sleep(0.5)                                  # the server is now busy with all of them
+        # The server takes connections in order: once it has closed the last one (no slot
+        # left for it), every slot before it is held by a silent client. An event, not a sleep.
+        hogs[-1].settimeout(60)
+        assert hogs[-1].recv(1) == b""
+        # A report that waited on the server would wait for a client's time limit (at least
+        # HEAD_SECONDS); a report's own work is a few milliseconds, slower on a busy machine.
         longest = 0.0
         for _ in range(20):                              # the run goes on reporting regardless
             live.next_image = 0.0                        # with an image each time
             t = time.perf_counter()
             live.report(reports[-1], stylization)
             longest = max(longest, time.perf_counter() - t)
-        assert longest < 0.1, f"a report waited {longest:.3f} s on the server"
+        assert longest < serve.HEAD_SECONDS / 2, f"a report waited {longest:.3f} s on the server"
         # once the silent ones have timed out, the page is served again
-        time.sleep(serve.HEAD_SECONDS + 0.5)
-        assert get(port, "/state.json")[0] == 200
+        assert wait_until(lambda: get(port, "/state.json")[0] == 200)
     finally:
         for s in hogs:
             s.close()
     live.board.last_request = 0.0                        # no page to linger for, so ...
     t = time.perf_counter()
     live.close(0)                                        # ... the end waits on none of them
-    assert time.perf_counter() - t < 1.0
+    assert time.perf_counter() - t < serve.HEAD_SECONDS / 2
     assert port_is_closed(port)
 
 
@@ -263,9 +282,12 @@ def test_the_end_reaches_a_watching_page_then_the_port_closes(run):
     live, port, stylization, reports = run
     seen = {}
 
+    watching = threading.Event()
+
     def page():                                          # what the page's script does
         while True:
             state = state_of(port)
+            watching.set()                               # it has asked at least once
             if state["run"]["state"] != "running":
                 seen["state"] = state
                 status, headers, body = get(port, "/image.png")
@@ -275,9 +297,9 @@ def test_the_end_reaches_a_watching_page_then_the_port_closes(run):
 
     watcher = threading.Thread(target=page)
     watcher.start()
-    time.sleep(0.3)
+    assert watching.wait(60)                             # the page is watching: the end lingers for it
     live.close(0, "out.png", stylization.image())
-    watcher.join(5)
+    watcher.join(60)
     state = seen["state"]
     assert state["run"]["state"] == "done" and state["run"]["saved"] == "out.png"
     assert "saved in out.png" in state["run"]["message"] and "3 evaluations" in state["run"]["message"]
