@@ -122,7 +122,7 @@ def wait_until(condition, seconds=60):
         try:
             if condition():
                 return True
-        except OSError:                                  # refused or dropped meanwhile: retry
+        except (OSError, IndexError):                    # refused, or closed unanswered: retry
             pass
         time.sleep(0.05)
     return False
