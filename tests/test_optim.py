@@ -704,3 +704,12 @@ def test_pairs_without_positive_curvature_are_never_stored(line_search, shape):
     for _ in range(6):
         opt.step(f, max_evals=5)
         assert len(opt.pairs) == 0
+    # The rule itself, on pairs made to measure (a stored bad pair could later be cleared
+    # by a failed search, hiding it from the run above): y.s < 0, = 0, just above the
+    # threshold, with g.s = -1 (the line search's threshold is eps |g.s|, torch's 1e-10).
+    threshold = opt.eps if line_search else 1e-10
+    s_ = np.array([1.0, 0.0, 0.0])
+    for ys, stored in [(-1.0, False), (0.0, False), (2 * threshold, True)]:
+        opt._forget()
+        opt._remember(s_, np.array([ys, 0.0, 0.0]), -1.0)
+        assert len(opt.pairs) == int(stored), (ys, line_search)
