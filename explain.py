@@ -26,7 +26,7 @@ from PIL import Image
 
 from minigrad import losses
 from minigrad.gradcheck import relative_error
-from minigrad.layers import ENGINES
+from minigrad.engines import ENGINES
 from vgg import images
 from vgg.demo import render_style
 from vgg.model import VGG19

@@ -41,7 +41,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from minigrad.backend import BACKENDS, backend_module
-from minigrad.layers import ENGINES
+from minigrad.engines import ENGINES
 from vgg import images
 from vgg.model import VGG19
 from vgg.run import Settings, Stylization, engine_for

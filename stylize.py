@@ -46,7 +46,7 @@ import warnings
 from pathlib import Path
 
 from minigrad.backend import BACKENDS, BackendUnavailable, backend_module
-from minigrad.layers import ENGINES
+from minigrad.engines import ENGINES
 from vgg import images
 from vgg.console import SafeStream, Signals, Stop
 from vgg.files import PlanError, SaveError

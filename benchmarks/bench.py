@@ -554,7 +554,7 @@ def describe_machine(backend):
     fast = make_engine("fast")
     fast = FastEngine() if fast == "fast" else fast
     xp = backend_module(backend)
-    winograd = fast.algorithm(xp.zeros((64, 64, 3, 3), dtype=xp.float32), 1, 1,
+    winograd = fast._algorithm(xp.zeros((64, 64, 3, 3), dtype=xp.float32), 1, 1,
                               (1, 64, 256, 256), forward=True) != "im2col"
     text = (f"numpy {np.__version__} (BLAS: {blas} outside the workers, 1 inside), "
             f"torch {torch.__version__} ({torch.get_num_threads()} threads), "

@@ -15,8 +15,8 @@ from minigrad import losses
 from minigrad.conv import (col2im, conv2d_backward_im2col, conv2d_backward_naive,  # noqa: F401
                            conv2d_forward_im2col, conv2d_forward_naive, im2col)
 from minigrad.gradcheck import numerical_gradient, sample_indices  # noqa: F401
-from minigrad.layers import relu_backward as _relu_backward
-from minigrad.layers import relu_forward as _relu_forward
+from minigrad.relu import relu_backward as _relu_backward
+from minigrad.relu import relu_forward as _relu_forward
 from minigrad.pool import (avgpool_backward_naive, avgpool_forward_naive,  # noqa: F401
                            maxpool_backward_naive, maxpool_forward_naive)
 

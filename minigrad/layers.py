@@ -1,14 +1,15 @@
-"""Layers: thin classes around the forward/backward functions of an engine, plus ReLU.
+"""Layers: thin classes around the forward/backward functions of an engine.
 
 In the manner of "Deep Learning from Scratch" (`common/layers.py`): each layer's
 constructor names what it will cache for backward; `forward(x)` fills the cache
 and returns y; `backward(dout)` reads it and returns dx (a new array: backward
 never edits dout or the cache).
 
-The arithmetic lives in an engine, chosen when the layer is built: the reference
-engine (minigrad/reference.py: the im2col convolution of conv.py, the pooling of
-pool.py, the ReLU below), or the fast engine (minigrad/fast/), which computes
-the same numbers with the same caches, faster. `engine="reference"` is the default.
+The arithmetic lives in an engine, chosen when the layer is built (minigrad/engines.py):
+the reference engine (minigrad/reference.py: the im2col convolution of conv.py, the
+pooling of pool.py, the ReLU of relu.py), or the fast engine (minigrad/fast/), which
+computes the same numbers with the same caches, faster. `engine="reference"` is the
+default.
 
 Arrays are NCHW: N images, C channels, H rows, W columns. float32 is the real
 path; float64 works everywhere for gradient checks.
@@ -16,38 +17,7 @@ path; float64 works everywhere for gradient checks.
 import numpy as np
 
 from .backend import get_array_module, move_like
-
-ENGINES = ("reference", "fast")
-
-
-def get_engine(engine, **options):
-    """The engine a layer calls: 'reference', 'fast' (options go to FastEngine, e.g. a
-    measured plan), or an engine object (returned as it is)."""
-    if engine == "reference":
-        from . import reference
-        return reference
-    if engine == "fast":
-        from .fast import FastEngine
-        return FastEngine(**options)
-    if isinstance(engine, str):
-        raise ValueError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
-    return engine
-
-
-# --------------------------------------------------------------------------
-# ReLU: y = max(x, 0)
-# --------------------------------------------------------------------------
-
-def relu_forward(x):
-    """y = max(x, 0); the cache is the mask 1[x > 0] (one byte a pixel), not x itself."""
-    xp = get_array_module(x)
-    return xp.maximum(x, 0), x > 0
-
-
-def relu_backward(dout, mask):
-    """dx = dout * 1[x > 0]; at x == 0 the derivative is taken as 0, as PyTorch does."""
-    return dout * mask
-
+from .engines import get_engine
 
 # --------------------------------------------------------------------------
 # Layer classes

@@ -4,10 +4,11 @@ Every engine test is written once and parametrised over the `backend` fixture:
 "numpy" always runs, "cupy" runs where a CUDA device answers and is skipped
 with a reason elsewhere. MINIGRAD_TEST_BACKEND=cupy runs only the CuPy half.
 
-Layer tests are also parametrised over the `engine` fixture: the reference
-engine, the fast engine as VGG19 runs it, and the fast engine built to take
-every one of its paths on small test arrays (Winograd from one channel up,
-bands of one row, three worker threads) -- chosen by explicit arguments.
+Layer tests are also parametrised over the `engine` fixture, every one built by
+minigrad.engines.get_engine: the reference engine, the fast engine with a frozen
+network's preset (as VGG19 and stylize.py run it; this suite's plan is the defaults),
+and the fast engine built to take every one of its paths on small test arrays
+(Winograd from one channel up, bands of one row, three worker threads).
 
 Each comparison's largest fraction of its error bound (tests/error_model.py) is
 recorded with `record_error` and printed in pytest's closing summary, per dtype.
@@ -23,8 +24,8 @@ import numpy as np
 import pytest
 
 from minigrad.backend import gpu_available, to_device, to_numpy
-from minigrad.fast import FastEngine, tune
-from minigrad.layers import get_engine
+from minigrad.fast import tune
+from minigrad.engines import get_engine
 
 # The fast engine's measured plan (minigrad/fast/tune.py) lives in the user's cache folder.
 # The tests take the engine's defaults instead, on any machine, and never wait for a
@@ -50,8 +51,8 @@ def backend(request):
 
 ENGINES = {
     "reference": lambda: get_engine("reference"),
-    "fast": FastEngine,                                      # the defaults
-    "fast-every-path": lambda: FastEngine(conv3x3="winograd", winograd_min_channels=1,
+    "fast": lambda: get_engine("fast", frozen=True),          # as VGG19 and stylize.py run it
+    "fast-every-path": lambda: get_engine("fast", conv3x3="winograd", winograd_min_channels=1,
                                           band_bytes=1, min_tiles=1, threads=3),
 }
 

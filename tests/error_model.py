@@ -393,8 +393,8 @@ def vgg_chain(params, pooling):
 def algorithms_of(engine):
     """algorithm(w, stride, pad, shape, forward) -> "im2col" or Winograd's m, as the engine
     chooses (the reference engine: always im2col)."""
-    if hasattr(engine, "algorithm"):
-        return engine.algorithm
+    if hasattr(engine, "_algorithm"):
+        return engine._algorithm
     return lambda w, stride, pad, shape, forward: "im2col"
 
 

@@ -16,7 +16,7 @@ import re
 import numpy as np
 import pytest
 
-from minigrad import conv, layers
+from minigrad import conv, relu
 from minigrad.backend import gpu_available, to_device, to_numpy
 from minigrad.fast import cuda, winograd
 from minigrad.fast.threads import Workers
@@ -197,9 +197,9 @@ def test_relu_kernels_equal_the_reference(dtype, layout):
     dout = rng.standard_normal(x.shape).astype(dtype)
     if layout == "transposed":
         x, dout = x.transpose(0, 1, 3, 2), dout.transpose(0, 1, 3, 2)
-    y_ref, mask_ref = layers.relu_forward(x)
+    y_ref, mask_ref = relu.relu_forward(x)
     y, mask = cuda.relu_forward(to_device(x, "cupy"))
     assert np.array_equal(to_numpy(y), y_ref, equal_nan=True)
     assert np.array_equal(to_numpy(mask), mask_ref)
     dx = cuda.relu_backward(to_device(dout, "cupy"), mask)
-    assert np.array_equal(to_numpy(dx), layers.relu_backward(dout, mask_ref))
+    assert np.array_equal(to_numpy(dx), relu.relu_backward(dout, mask_ref))

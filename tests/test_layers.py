@@ -260,7 +260,7 @@ def test_frozen_conv_skips_weight_gradient_and_keeps_no_input(engine, backend, t
 
 def test_layers_take_an_engine_by_name():
     from minigrad.fast import FastEngine
-    from minigrad.layers import get_engine
+    from minigrad.engines import get_engine
     assert Conv2d(1, 1, 1).engine is reference                        # the default
     assert isinstance(ReLU(engine="fast").engine, FastEngine)
     with pytest.raises(ValueError, match="unknown engine 'turbo'"):

@@ -70,8 +70,8 @@ def test_the_engine_follows_the_plan_and_gives_the_reference_numbers():
     for side, forward, backward in [(32, "im2col", 4), (8, 2, "im2col")]:
         x = rng.standard_normal((1, 16, side, side))
         dout = rng.standard_normal((1, 16, side, side))
-        assert engine.algorithm(w, 1, 1, x.shape, forward=True) == forward
-        assert engine.algorithm(w, 1, 1, x.shape, forward=False) == backward
+        assert engine._algorithm(w, 1, 1, x.shape, forward=True) == forward
+        assert engine._algorithm(w, 1, 1, x.shape, forward=False) == backward
         out, cache = engine.conv2d_forward(x, w, b, 1, 1)
         dx = engine.conv2d_backward(dout, cache, need_dw=False)[0]
         ref, ref_cache = conv.conv2d_forward_naive(x, w, b, 1, 1)
@@ -81,10 +81,10 @@ def test_the_engine_follows_the_plan_and_gives_the_reference_numbers():
         limit = conv_pair_limits(x, w, b, dout, (forward, backward), "float64")
         assert_within(out, ref, limit["out"], "forward")
         assert_within(dx, ref_dx, limit["x"], "dx")
-    assert engine.tiles_per_band(w, (1, 16, 32, 32), True) == 128
-    assert engine.tiles_per_band(w, (1, 16, 32, 32), False) == 512
+    assert engine._tiles_per_band(w, (1, 16, 32, 32), True) == 128
+    assert engine._tiles_per_band(w, (1, 16, 32, 32), False) == 512
     # explicit arguments are what a test or a benchmark asked for: they beat the plan
-    assert FastEngine(plan=PLAN, conv3x3="winograd", winograd_tile=2).algorithm(
+    assert FastEngine(plan=PLAN, conv3x3="winograd", winograd_tile=2)._algorithm(
         w, 1, 1, (1, 16, 32, 32), forward=True) == 2
 
 
@@ -129,13 +129,13 @@ def test_a_kept_plan_is_never_measured_again_and_a_missing_one_once(cache, monke
 
 def test_without_a_kept_plan_a_library_network_takes_the_defaults(cache, files):  # noqa: F811
     tune.keep(PLAN)
-    assert VGG19.load(files / "random.h5").engine.plan == PLAN
+    assert VGG19.load(files / "random.h5", engine="fast").engine.plan == PLAN
     assert tune.main(["--forget"]) == 0 and not cache.exists()
-    engine = VGG19.load(files / "random.h5").engine
+    engine = VGG19.load(files / "random.h5", engine="fast").engine
     assert engine.plan is None                                         # deleting it: the defaults
     w = np.zeros((64, 64, 3, 3), np.float32)
-    assert engine.algorithm(w, 1, 1, (1, 64, 64, 64), True) == 2       # F(2x2) forward ...
-    assert engine.algorithm(w, 1, 1, (1, 64, 64, 64), False) == 4      # ... F(4x4) backward
+    assert engine._algorithm(w, 1, 1, (1, 64, 64, 64), True) == 2       # F(2x2) forward ...
+    assert engine._algorithm(w, 1, 1, (1, 64, 64, 64), False) == 4      # ... F(4x4) backward
 
 
 def test_a_plan_that_cannot_be_kept_is_used_for_the_run(cache, monkeypatch):

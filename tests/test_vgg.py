@@ -133,9 +133,9 @@ def test_clear_errors_for_bad_taps_and_small_images(weights_file):
 def test_the_engine_is_chosen_where_the_model_is_built(weights_file):
     from minigrad import reference
     from minigrad.fast import FastEngine
-    fast, ref = VGG19.load(weights_file), VGG19.load(weights_file, engine="reference")
-    assert isinstance(fast.engine, FastEngine) and fast.engine.fixed_weights   # the default
-    assert ref.engine is reference
+    ref, fast = VGG19.load(weights_file), VGG19.load(weights_file, engine="fast")
+    assert ref.engine is reference                                # the default: the code to read
+    assert isinstance(fast.engine, FastEngine) and fast.engine.fixed_weights   # a frozen network's
     for model in (fast, ref):
         assert all(layer.engine is model.engine for _, block in model.blocks
                    for layer in (block if hasattr(block, "layers") else [block]))

@@ -89,7 +89,7 @@ def test_banded_conv3x3_equals_naive(case, band, m, backend, to_backend):
 def test_fast_winograd_conv_equals_naive(case, dtype, band, m, backend, to_backend):
     engine = winograd_engine(winograd_tile=m, **BANDS[band])
     x, w, b, dout = inputs(*case, dtype, to_backend)
-    assert engine.algorithm(w, 1, 1, x.shape, forward=True) == (m if m in TILES else m[0])
+    assert engine._algorithm(w, 1, 1, x.shape, forward=True) == (m if m in TILES else m[0])
     ref, ref_cache = conv.conv2d_forward_naive(x, w, b, 1, 1)
     ref_grads = conv.conv2d_backward_naive(dout, ref_cache)
     tiles = (m, m) if m in TILES else m
@@ -120,11 +120,11 @@ def test_vgg_shapes_take_the_winograd_path_on_the_cpu():
     engine = FastEngine()
     w = np.zeros((64, 64, 3, 3), dtype=np.float32)
     shape = (1, 64, 64, 64)
-    assert engine.algorithm(w, 1, 1, shape, forward=True) == 2
-    assert engine.algorithm(w, 1, 1, shape, forward=False) == 4
-    assert engine.algorithm(np.zeros((64, 3, 3, 3)), 1, 1, shape, True) == "im2col"   # conv1_1
-    assert engine.algorithm(w, 2, 1, shape, True) == engine.algorithm(w, 1, 0, shape, True) == "im2col"
-    assert FastEngine(conv3x3="im2col").algorithm(w, 1, 1, shape, True) == "im2col"   # asked for
+    assert engine._algorithm(w, 1, 1, shape, forward=True) == 2
+    assert engine._algorithm(w, 1, 1, shape, forward=False) == 4
+    assert engine._algorithm(np.zeros((64, 3, 3, 3)), 1, 1, shape, True) == "im2col"   # conv1_1
+    assert engine._algorithm(w, 2, 1, shape, True) == engine._algorithm(w, 1, 0, shape, True) == "im2col"
+    assert FastEngine(conv3x3="im2col")._algorithm(w, 1, 1, shape, True) == "im2col"   # asked for
     with pytest.raises(ValueError, match="conv3x3"):
         FastEngine(conv3x3="fft")
     for bad in (3, (2,), (2, 6), "4"):
@@ -154,7 +154,7 @@ def test_images_of_few_tiles_take_im2col_unless_winograd_is_asked_for(monkeypatc
             dx = engine.conv2d_backward(dout, cache, need_dw=False)[0]
             ref, ref_cache = conv.conv2d_forward_im2col(x, w, b, 1, 1)
             ref_dx = conv.conv2d_backward_im2col(dout, ref_cache, need_dw=False)[0]
-            algorithms = tuple(engine.algorithm(w, 1, 1, x.shape, f) for f in (True, False))
+            algorithms = tuple(engine._algorithm(w, 1, 1, x.shape, f) for f in (True, False))
             limit = conv_pair_limits(x, w, b, dout, algorithms, "float32")       # both float32: the sum
             assert_within(out, ref, limit["out"], "forward")
             assert_within(dx, ref_dx, limit["x"], "dx")
@@ -164,7 +164,7 @@ def test_images_of_few_tiles_take_im2col_unless_winograd_is_asked_for(monkeypatc
 def test_the_3x3_algorithm_is_a_backend_decision(backend, to_backend):
     w = to_backend(np.zeros((64, 64, 3, 3), dtype=np.float32))
     from minigrad.fast.engine import CONV3X3
-    chosen = FastEngine().algorithm(w, 1, 1, (1, 64, 64, 64), forward=True)
+    chosen = FastEngine()._algorithm(w, 1, 1, (1, 64, 64, 64), forward=True)
     assert (chosen != "im2col") == (CONV3X3[backend] == "winograd")
 
 
@@ -175,16 +175,16 @@ def test_fixed_weights_transform_each_kernel_once_and_forget_it_with_the_kernel(
     except TypeError:
         pytest.skip(f"{type(w)} cannot be watched: the fast engine recomputes its transform")
     fixed, free = FastEngine(conv3x3="winograd", fixed_weights=True), FastEngine(conv3x3="winograd")
-    m = fixed.algorithm(w, 1, 1, x.shape, forward=True)                 # the tile this image takes
-    assert fixed.kernel(w, m) is fixed.kernel(w, m)                     # kept
-    assert free.kernel(w, m) is not free.kernel(w, m)                   # computed each time
+    m = fixed._algorithm(w, 1, 1, x.shape, forward=True)                 # the tile this image takes
+    assert fixed._kernel(w, m) is fixed._kernel(w, m)                     # kept
+    assert free._kernel(w, m) is not free._kernel(w, m)                   # computed each time
     out, cache = fixed.conv2d_forward(x, w, b, 1, 1)
     assert relative_error(out, free.conv2d_forward(x, w, b, 1, 1)[0]) == 0
     assert len(fixed._kernels) == 1
     del w, cache
     assert len(fixed._kernels) == 0                                     # gone with its kernel
     kept = to_backend(np.ones((18, 17, 3, 3), np.float32))
-    transform = weakref.ref(fixed.kernel(kept, m))
+    transform = weakref.ref(fixed._kernel(kept, m))
     del fixed
     assert transform() is None                  # a weight array that stays keeps no transform
 
@@ -198,11 +198,11 @@ def test_kept_transforms_stay_within_their_budget(backend, to_backend):
         weakref.ref(w)
     except TypeError:
         pytest.skip(f"{type(w)} cannot be watched: the fast engine recomputes its transform")
-    assert engine.kernel(w, 4) is engine.kernel(w, 4)                   # the first fits: kept
-    assert engine.kernel(w2, 4) is not engine.kernel(w2, 4)             # the second would not
+    assert engine._kernel(w, 4) is engine._kernel(w, 4)                   # the first fits: kept
+    assert engine._kernel(w2, 4) is not engine._kernel(w2, 4)             # the second would not
     assert engine._kept_bytes == one
     del w
-    assert engine._kept_bytes == 0 and engine.kernel(w2, 4) is engine.kernel(w2, 4)
+    assert engine._kept_bytes == 0 and engine._kernel(w2, 4) is engine._kernel(w2, 4)
 
 
 def test_float32_rounding_on_a_vgg_layer_stays_within_its_model_and_grows_with_the_tile():

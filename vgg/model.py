@@ -6,6 +6,7 @@ Names as the paper writes them: `conv1_1` is the ReLU output of the first
 convolution (other tools call it relu1_1); `pool1` ... `pool5` the poolings.
 
     model = VGG19.load(pooling="max")             # weights/vgg19.h5, fetched on first use
+    model = VGG19.load(engine="fast")             # the same network on the fast engine
     feats = model.forward(x, ["conv1_1", "conv4_2"])   # {tap name: activation}
     dx = model.backward({"conv4_2": dL_dF, "conv1_1": dL_dG})   # dL/d(image)
 
@@ -13,12 +14,14 @@ The network is frozen: no weight gradients are ever computed, and each layer
 keeps only what the image gradient needs (a ReLU mask, a pooling argmax).
 Input: a (1, 3, H, W) float32 image in the Caffe convention (vgg/images.py).
 
-The layers run on the fast engine (minigrad/fast/) unless `engine="reference"`
-asks for the reference one (minigrad/reference.py): the same numbers within
-float rounding, several times slower, every step readable.
+The layers run on the reference engine (minigrad/reference.py), every step readable,
+unless the model is built with `engine="fast"` (minigrad/fast/): the same numbers
+within float rounding, several times faster. stylize.py and figures.py build it on
+the fast one (vgg.run.engine_for).
 """
 from minigrad.backend import backend_module, move_like
-from minigrad.layers import AvgPool2d, Conv2d, MaxPool2d, ReLU, Sequential, get_engine
+from minigrad.engines import get_engine
+from minigrad.layers import AvgPool2d, Conv2d, MaxPool2d, ReLU, Sequential
 
 # The 16 convolutions, as the paper names them, and their kernels' shapes (K, C, KH, KW).
 CONV_NAMES = (
@@ -47,19 +50,16 @@ def min_input_size(tap):
 
 
 class VGG19:
-    def __init__(self, params, pooling="max", engine="fast"):
+    def __init__(self, params, pooling="max", engine="reference"):
         """params: {conv name: (W (out, in, 3, 3), b (out,))}, as vgg.weights.load_weights gives;
-        engine: 'fast', 'reference' or an engine object (minigrad.layers.get_engine)."""
+        engine: 'reference' (the code to read), 'fast', or an engine object
+        (minigrad/engines.py; a name takes the preset of a frozen network)."""
         if pooling not in POOLINGS:
             raise ValueError(f"unknown pooling {pooling!r}: choose 'max' or 'avg'")
         self.pooling = pooling
-        # The weights never change in place (frozen; `to` assigns new arrays), which
-        # lets the fast engine keep its transform of each kernel.
-        if engine == "fast":             # with the plan measured on this machine, if one is kept
-            from minigrad.fast.tune import kept_plan
-            self.engine = get_engine("fast", fixed_weights=True, plan=kept_plan())
-        else:
-            self.engine = get_engine(engine)
+        # The weights never change in place (frozen; `to` assigns new arrays): the fast
+        # engine may keep its transform of each kernel.
+        self.engine = get_engine(engine, frozen=True)
         self.blocks = []                    # [(name, layer)] in the order data flows
         for name in LAYER_NAMES:
             if name.startswith("pool"):
@@ -74,7 +74,7 @@ class VGG19:
         self.depth = 0                      # how many blocks the last forward ran
 
     @classmethod
-    def load(cls, path=None, pooling="max", engine="fast"):
+    def load(cls, path=None, pooling="max", engine="reference"):
         """The network with the weights at `path` (default: weights/vgg19.h5, fetched if missing)."""
         from .weights import load_weights  # vgg/weights/ reads this module's layout
         return cls(load_weights(path), pooling, engine)

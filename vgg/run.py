@@ -26,7 +26,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from minigrad.backend import to_device
-from minigrad.layers import get_engine
+from minigrad.engines import get_engine
 from minigrad.optim import LBFGS, Adam
 
 from . import images
@@ -141,7 +141,7 @@ def engine_for(name, backend, say=None):
     if name != "fast" or backend != "numpy":
         return name
     from minigrad.fast import tune
-    return get_engine("fast", fixed_weights=True, plan=tune.plan_for_this_machine(say=say))
+    return get_engine("fast", frozen=True, plan=tune.plan_for_this_machine(say=say))
 
 
 def white_noise(shape, seed):

@@ -174,7 +174,7 @@ def inverse_transform(M, at, b, out, work):
 
 
 def relu_forward(x):
-    """y = max(x, 0) and mask = 1[x > 0] in one pass (minigrad.layers.relu_forward's results)."""
+    """y = max(x, 0) and mask = 1[x > 0] in one pass (minigrad.relu.relu_forward's results)."""
     cp = get_cupy()
     if "relu_forward" not in _kernels:
         _kernels["relu_forward"] = cp.ElementwiseKernel(
@@ -189,7 +189,7 @@ def relu_forward(x):
 
 
 def relu_backward(dout, mask):
-    """dx = dout * 1[x > 0] (minigrad.layers.relu_backward's result; ReLU'(0) = 0)."""
+    """dx = dout * 1[x > 0] (minigrad.relu.relu_backward's result; ReLU'(0) = 0)."""
     cp = get_cupy()
     if "relu_backward" not in _kernels:
         _kernels["relu_backward"] = cp.ElementwiseKernel(

@@ -17,7 +17,7 @@ def _channels(a, c0, c1):
 
 
 def relu_forward(x, workers):
-    """y = max(x, 0) and the mask 1[x > 0], as minigrad.layers.relu_forward."""
+    """y = max(x, 0) and the mask 1[x > 0], as minigrad.relu.relu_forward."""
     xp = get_array_module(x)
     y = xp.empty(x.shape, dtype=x.dtype)
     mask = xp.empty(x.shape, dtype=bool)                              # one byte a pixel

@@ -115,11 +115,11 @@ class FastEngine:
     def _backend(self, a):
         return "numpy" if get_array_module(a) is np else "cupy"
 
-    def workers(self, a):
+    def _workers_for(self, a):
         """The workers for arrays like a: self.threads on the CPU, one on a GPU."""
         return self._workers[self._backend(a)]
 
-    def bytes_per_band(self, a):
+    def _band_bytes(self, a):
         backend = self._backend(a)
         if self.band_bytes:
             return self.band_bytes
@@ -127,7 +127,7 @@ class FastEngine:
             return self.plan.band_bytes
         return BAND_BYTES[backend]
 
-    def algorithm(self, w, stride, pad, shape, forward):
+    def _algorithm(self, w, stride, pad, shape, forward):
         """'im2col' or Winograd's tile m (2, 4) for the convolution of w over an image of
         `shape`, in the forward pass or the image gradient.
 
@@ -153,13 +153,13 @@ class FastEngine:
         TH, TW = winograd.tiles(shape[-2], shape[-1], m)
         return m if TH * TW >= self.winograd_min_tiles else "im2col"
 
-    def kernel(self, w, m):
+    def _kernel(self, w, m):
         """Winograd's U (a*a, K, C), a = m + 2, for the kernel w; kept with fixed_weights
         while the kept transforms fit in kernel_cache_bytes."""
         key = (id(w), m)
         if key in self._kernels:
             return self._kernels[key]
-        U = winograd.kernel_transform(w, m, self.workers(w))
+        U = winograd.kernel_transform(w, m, self._workers_for(w))
         budget = self.kernel_cache_bytes
         if budget is None:
             budget = KERNEL_CACHE_BYTES[self._backend(w)]
@@ -175,7 +175,7 @@ class FastEngine:
 
     # -- the contract ------------------------------------------------------------------
 
-    def tiles_per_band(self, w, shape, forward):
+    def _tiles_per_band(self, w, shape, forward):
         """The fewest tiles in a Winograd band: the plan's for this layer shape, else min_tiles."""
         K, C = w.shape[:2]
         if self.plan is None or self._backend(w) != "numpy" or self.conv3x3 or self.winograd_tile:
@@ -187,12 +187,12 @@ class FastEngine:
 
     def conv2d_forward(self, x, w, b, stride=1, pad=0):
         """As minigrad.conv.conv2d_forward_im2col: out (N, K, OH, OW), cache (x, w, b, stride, pad)."""
-        m = self.algorithm(w, stride, pad, x.shape, forward=True)
+        m = self._algorithm(w, stride, pad, x.shape, forward=True)
         if m == "im2col":
-            out = conv.forward(x, w, b, stride, pad, self.bytes_per_band(x), self.workers(x))
+            out = conv.forward(x, w, b, stride, pad, self._band_bytes(x), self._workers_for(x))
         else:
-            out = winograd.conv3x3(x, self.kernel(w, m), b, None, self.workers(x),
-                                   self.bytes_per_band(x), self.tiles_per_band(w, x.shape, True),
+            out = winograd.conv3x3(x, self._kernel(w, m), b, None, self._workers_for(x),
+                                   self._band_bytes(x), self._tiles_per_band(w, x.shape, True),
                                    TRANSFORMS[self._backend(x)])
         return out, (x, w, b, stride, pad)
 
@@ -204,36 +204,36 @@ class FastEngine:
         """
         x, w, b, stride, pad = cache
         xp = get_array_module(dout)
-        band_bytes = self.bytes_per_band(dout)
-        m = self.algorithm(w, stride, pad, x.shape, forward=False)
+        band_bytes = self._band_bytes(dout)
+        m = self._algorithm(w, stride, pad, x.shape, forward=False)
         if m == "im2col":
-            dx = conv.backward_dx(dout, x.shape, w, stride, pad, band_bytes, self.workers(dout))
+            dx = conv.backward_dx(dout, x.shape, w, stride, pad, band_bytes, self._workers_for(dout))
         else:
             dx = xp.empty(x.shape, dtype=dout.dtype)
-            U = self.kernel(w, m)
+            U = self._kernel(w, m)
             winograd.conv3x3(dout[:, :, ::-1, ::-1], U.transpose(0, 2, 1), None,
-                             dx[:, :, ::-1, ::-1], self.workers(dout), band_bytes,
-                             self.tiles_per_band(w, x.shape, False), TRANSFORMS[self._backend(dout)])
+                             dx[:, :, ::-1, ::-1], self._workers_for(dout), band_bytes,
+                             self._tiles_per_band(w, x.shape, False), TRANSFORMS[self._backend(dout)])
         if not need_dw:
             return dx, None, None
-        dw, db = self.workers(dout).alone(conv.backward_dw, dout, x, w, stride, pad, band_bytes)
+        dw, db = self._workers_for(dout).alone(conv.backward_dw, dout, x, w, stride, pad, band_bytes)
         return dx, dw, db
 
     def relu_forward(self, x):
         if self._backend(x) == "cupy":
             return cuda.relu_forward(x)                               # y and mask in one kernel
-        return elementwise.relu_forward(x, self.workers(x))
+        return elementwise.relu_forward(x, self._workers_for(x))
 
     def relu_backward(self, dout, mask):
         if self._backend(dout) == "cupy":
             return cuda.relu_backward(dout, mask)
-        return elementwise.relu_backward(dout, mask, self.workers(dout))
+        return elementwise.relu_backward(dout, mask, self._workers_for(dout))
 
     def maxpool_forward(self, x, k, stride):
-        return elementwise.maxpool_forward(x, k, stride, self.workers(x))
+        return elementwise.maxpool_forward(x, k, stride, self._workers_for(x))
 
     def maxpool_backward(self, dout, cache):
-        return elementwise.maxpool_backward(dout, cache, self.workers(dout))
+        return elementwise.maxpool_backward(dout, cache, self._workers_for(dout))
 
     def avgpool_forward(self, x, k, stride):
         return pool.avgpool_forward(x, k, stride)                     # nothing faster to offer
