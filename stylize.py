@@ -52,7 +52,8 @@ from vgg.console import SafeStream, Signals, Stop
 from vgg.files import PlanError, SaveError
 from vgg.images import ImageError
 from vgg.memory import available_memory, plan_memory
-from vgg.model import LAYER_NAMES, VGG19, min_input_size
+from vgg.layout import LAYER_NAMES, min_input_size
+from vgg.model import VGG19
 from vgg.outputs import Outputs
 from vgg.run import (INITS, LINE_SEARCH, MODES, WEIGHTS, NonFinite, Settings, Stylization,
                      canvas_shapes, engine_for, style_shapes)
@@ -345,7 +346,7 @@ def main(argv=None):
 
 def print_layers():
     """VGG-19's layers in order, with their channels and size relative to the image."""
-    from vgg.model import CONV_SHAPES
+    from vgg.layout import CONV_SHAPES
     channels = 3
     for name in LAYER_NAMES:
         channels = CONV_SHAPES[name][0] if name in CONV_SHAPES else channels   # a pool keeps them

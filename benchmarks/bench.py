@@ -80,7 +80,8 @@ import torch  # noqa: E402
 
 from minigrad.backend import backend_module, synchronize, to_numpy  # noqa: E402
 from minigrad.fast import FastEngine, tune  # noqa: E402
-from vgg.model import CONV_SHAPES, LAYER_NAMES, VGG19  # noqa: E402
+from vgg.layout import CONV_SHAPES, LAYER_NAMES  # noqa: E402
+from vgg.model import VGG19  # noqa: E402
 from vgg.run import engine_for  # noqa: E402
 from vgg.weights import DEFAULT_PATH, read_weights  # noqa: E402
 from vgg.weights.testing import random_params  # noqa: E402

@@ -85,7 +85,8 @@ class Meter:
 
     def __init__(self, weights):
         import torch
-        from vgg.model import LAYER_NAMES, VGG19
+        from vgg.layout import LAYER_NAMES
+        from vgg.model import VGG19
         torch.set_num_threads(1)                  # a few forward passes; steady on a busy machine
         self.torch, self.names = torch, LAYER_NAMES
         params = VGG19.load(weights).params()

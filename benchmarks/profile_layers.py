@@ -32,7 +32,7 @@ import torch.nn.functional as tF  # noqa: E402
 from minigrad import reference  # noqa: E402
 from minigrad.backend import backend_module, synchronize  # noqa: E402
 from minigrad.fast import FastEngine  # noqa: E402
-from vgg.model import CONV_SHAPES, LAYER_NAMES  # noqa: E402
+from vgg.layout import CONV_SHAPES, LAYER_NAMES  # noqa: E402
 from vgg.run import engine_for  # noqa: E402
 from vgg.weights import DEFAULT_PATH, read_weights  # noqa: E402
 from vgg.weights.testing import random_params  # noqa: E402

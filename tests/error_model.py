@@ -379,7 +379,7 @@ def _winograd_squares(x, w, b, m):
 def vgg_chain(params, pooling):
     """VGG-19 as a Network takes it: each convolution, then its ReLU under the paper's name
     of that output (conv1_1 is the ReLU's output), and the poolings."""
-    from vgg.model import LAYER_NAMES
+    from vgg.layout import LAYER_NAMES
     layers = []
     for name in LAYER_NAMES:
         if name.startswith("pool"):

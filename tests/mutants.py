@@ -31,7 +31,7 @@ MUTANTS = {
     "pair abs (line search)": ("minigrad/optim.py", "keep = ys > self.eps * -gs",
                                "keep = abs(ys) > self.eps * -gs",
                                ["tests/test_optim.py::test_pairs_without_positive_curvature_are_never_stored"]),
-    "pool taps": ("vgg/model.py", "LAYER_NAMES[:LAYER_NAMES.index(tap) + 1]",
+    "pool taps": ("vgg/layout.py", "LAYER_NAMES[:LAYER_NAMES.index(tap) + 1]",
                   "LAYER_NAMES[:LAYER_NAMES.index(tap)]",
                   ["tests/test_vgg.py::test_a_pool_tap_needs_twice_the_side_of_the_layer_before"]),
     "tv yardstick": ("vgg/transfer.py",

@@ -69,7 +69,7 @@ def torch_vgg19(params, pooling, dtype="float32"):
     """VGG-19 in plain torch.nn layers named like ours, [(name, module)], one per tap name
     (a convolution with its ReLU, or a pooling), weights as given, in `dtype`."""
     torch = pytest.importorskip("torch", reason="PyTorch is the oracle; install the test extra")
-    from vgg.model import LAYER_NAMES
+    from vgg.layout import LAYER_NAMES
     nn = torch.nn
     layers = []
     for name in LAYER_NAMES:

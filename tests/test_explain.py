@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vgg.model import LAYER_NAMES
+from vgg.layout import LAYER_NAMES
 from vgg.transfer import STYLE_LAYERS
 from vgg.weights import write_h5
 from vgg.weights.testing import random_params

@@ -12,7 +12,8 @@ from PIL import Image
 from minigrad.backend import to_numpy
 from minigrad.gradcheck import relative_error
 from vgg import images
-from vgg.model import LAYER_NAMES, VGG19
+from vgg.layout import LAYER_NAMES
+from vgg.model import VGG19
 from vgg.transfer import Objective, layer_weights
 from vgg.weights import write_h5
 from vgg.weights.testing import random_params

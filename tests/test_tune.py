@@ -19,7 +19,8 @@ from minigrad.fast import FastEngine, tune
 from minigrad.fast.plan import Conv, Plan
 
 from .error_model import assert_within, conv_pair_limits
-from vgg.model import CONV_SHAPES, LAYER_NAMES, VGG19, min_input_size
+from vgg.layout import CONV_SHAPES, LAYER_NAMES, min_input_size
+from vgg.model import VGG19
 
 from .test_stylize import ROOT, files, quick  # noqa: F401 (files is a fixture)
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from minigrad.backend import to_device, to_numpy
-from vgg.model import CONV_NAMES, LAYER_NAMES, VGG19, min_input_size
+from vgg.layout import CONV_NAMES, LAYER_NAMES, min_input_size
+from vgg.model import VGG19
 from vgg.weights import write_h5
 from vgg.weights.testing import random_params
 

@@ -15,7 +15,7 @@ import h5py
 import numpy as np
 import pytest
 
-from vgg.model import CONV_NAMES, CONV_SHAPES
+from vgg.layout import CONV_NAMES, CONV_SHAPES
 from vgg.weights import DownloadError, WeightsError, download, h5, load_weights, unpickle, write_h5
 from vgg.weights.__main__ import main
 from vgg.weights.testing import random_params

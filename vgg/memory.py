@@ -6,7 +6,7 @@ import os
 from minigrad.backend import get_cupy
 from minigrad.fast.engine import KERNEL_CACHE_BYTES
 
-from .model import CONV_SHAPES, LAYER_NAMES
+from .layout import CONV_SHAPES, LAYER_NAMES
 
 
 def estimate_bytes(shape, taps, history=0, optimizer="lbfgs", engine="fast"):

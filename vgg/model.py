@@ -23,31 +23,8 @@ from minigrad.backend import backend_module, move_like
 from minigrad.engines import get_engine
 from minigrad.layers import AvgPool2d, Conv2d, MaxPool2d, ReLU, Sequential
 
-# The 16 convolutions, as the paper names them, and their kernels' shapes (K, C, KH, KW).
-CONV_NAMES = (
-    "conv1_1", "conv1_2",
-    "conv2_1", "conv2_2",
-    "conv3_1", "conv3_2", "conv3_3", "conv3_4",
-    "conv4_1", "conv4_2", "conv4_3", "conv4_4",
-    "conv5_1", "conv5_2", "conv5_3", "conv5_4",
-)
-_CHANNELS = [(64, 3), (64, 64), (128, 64), (128, 128), (256, 128)] + [(256, 256)] * 3 \
-    + [(512, 256)] + [(512, 512)] * 7                               # (K, C): out, in
-CONV_SHAPES = {name: (K, C, 3, 3) for name, (K, C) in zip(CONV_NAMES, _CHANNELS)}
-
-# conv1_1, conv1_2, pool1, conv2_1, ..., conv5_4, pool5: the order data flows.
-LAYER_NAMES = []
-for _block in range(1, 6):
-    LAYER_NAMES += [n for n in CONV_NAMES if n.startswith(f"conv{_block}_")] + [f"pool{_block}"]
-
-POOLINGS = ("max", "avg")
-
-
-def min_input_size(tap):
-    """Smallest image side that still leaves at least one pixel at `tap` (each pool halves)."""
-    pools_before = sum(1 for n in LAYER_NAMES[:LAYER_NAMES.index(tap) + 1] if n.startswith("pool"))
-    return 2 ** pools_before
-
+from .layout import CONV_SHAPES, LAYER_NAMES, POOLINGS, min_input_size
+from .weights import load_weights
 
 class VGG19:
     def __init__(self, params, pooling="max", engine="reference"):
@@ -76,7 +53,6 @@ class VGG19:
     @classmethod
     def load(cls, path=None, pooling="max", engine="reference"):
         """The network with the weights at `path` (default: weights/vgg19.h5, fetched if missing)."""
-        from .weights import load_weights  # vgg/weights/ reads this module's layout
         return cls(load_weights(path), pooling, engine)
 
     def params(self):

@@ -30,7 +30,7 @@ from minigrad.engines import get_engine
 from minigrad.optim import LBFGS, Adam
 
 from . import images
-from .model import LAYER_NAMES, min_input_size
+from .layout import LAYER_NAMES, min_input_size
 from .transfer import CONTENT_LAYERS, STYLE_LAYERS, Objective, resize_array
 
 # The weights of eq. 7 for each normalisation of the terms (vgg/transfer.py). "relative"'s

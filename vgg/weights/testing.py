@@ -1,7 +1,7 @@
 """Random weights in the project's layout, for tests and benchmarks (no download needed)."""
 import numpy as np
 
-from ..model import CONV_NAMES, CONV_SHAPES
+from ..layout import CONV_NAMES, CONV_SHAPES
 
 
 def random_params(seed=0, scale=None):
