@@ -48,8 +48,8 @@ MUTANTS = {
                     'if host is not None and host not in (f"{HOST}:{port}", f"localhost:{port}"):',
                     'if host is not None and not host.startswith(("127.0.0.1", "localhost")):',
                     ["tests/test_serve.py::test_another_sites_name_for_the_address_is_404"]),
-    "coarsest scale": ("stylize.py", "smallest = args.size // 2 ** (args.scales - 1)",
-                       "smallest = args.size // 2 ** args.scales",
+    "coarsest scale": ("vgg/run.py", "        return self.size // 2 ** (self.scales - 1)",
+                       "        return self.size // 2 ** self.scales",
                        ["tests/test_stylize.py::"
                         "test_the_coarsest_scale_is_the_size_halved_once_per_scale_after_the_first"]),
     "checker rtol": ("exercises/diagnose.py", "RTOL = 1e-8", "RTOL = 1e-5",
@@ -72,6 +72,9 @@ MUTANTS = {
                    ["tests/test_winograd.py::test_fast_winograd_conv_equals_naive"]),
     "gram 1/2": ("minigrad/losses.py", "    dG = (2.0 * scale) * diff", "    dG = (2.0 * scale * 1.001) * diff",
                  ["tests/test_losses.py::test_style_loss_matches_torch"]),
+    "an import cycle": ("minigrad/relu.py", '    return dout * mask\n',
+                        '    return dout * mask\n\n\ndef _x():\n    from .layers import Conv2d\n',
+                        ["tests/test_house.py::test_no_module_imports_one_that_imports_it_back"]),
     "vgg tap": ("vgg/model.py", "                    dx += grads[name]", "                    dx = dx + 0.999 * grads[name]",
                 ["tests/test_vgg.py::test_vgg_taps_and_image_gradient_match_torch"]),
 }

@@ -77,7 +77,7 @@ def settings_line(files, tmp_path, *extra):
 
 @pytest.mark.parametrize("size", [32, 64])
 def test_relative_defaults_do_not_depend_on_the_size(files, tmp_path, size):
-    from stylize import WEIGHTS
+    from vgg.run import WEIGHTS
     rel = WEIGHTS["relative"]
     line = settings_line(files, tmp_path, "--size", size)
     assert f"alpha {rel['alpha']:g}, beta {rel['beta']:g}, tv {rel['tv']:g}" in line, line
@@ -148,15 +148,15 @@ def test_preserve_colors_without_a_photo_and_painting_is_refused(files, tmp_path
 
 
 def test_demo_reads_the_argv_given_to_main(tmp_path, monkeypatch):
-    import stylize
+    from vgg import cli
     monkeypatch.chdir(tmp_path)
     argv = ["--demo", "--size", "48", "--iters=7"]
-    args = stylize.build_parser().parse_args(argv)
+    args = cli.build_parser().parse_args(argv)
     monkeypatch.setattr(sys, "argv", ["stylize.py"])             # what main(argv) must not read
-    stylize.configure_demo(args, argv)
+    cli.configure_demo(args, argv)
     assert (args.size, args.iters) == (48, 7)
-    args = stylize.build_parser().parse_args(["--demo"])
-    stylize.configure_demo(args, ["--demo"])
+    args = cli.build_parser().parse_args(["--demo"])
+    cli.configure_demo(args, ["--demo"])
     assert (args.size, args.iters) == (256, 100)
 
 

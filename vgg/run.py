@@ -56,7 +56,8 @@ def default_alpha(size):
 
 @dataclass
 class Settings:
-    """What a run needs to know: stylize.py's options of the same names (see its --help).
+    """What a run needs to know: stylize.py's options of the same names (see its --help), and
+    the one place their defaults are written (vgg/cli.py's parser reads them here).
 
     The weights left as None take their defaults for the normalisation (WEIGHTS),
     lr its optimiser's, and --mode style/content start from noise unless given an
@@ -83,7 +84,9 @@ class Settings:
     lr: float = None
     history: int = 100                   # L-BFGS memory, pairs
     line_search: str = "strong-wolfe"    # strong-wolfe | none
+    pooling: str = "max"                 # max | avg: VGG's pooling (vgg/layout.py)
     backend: str = "numpy"               # numpy | cupy
+    engine: str = "fast"                 # fast | reference (minigrad/engines.py)
 
     def __post_init__(self):
         defaults = WEIGHTS[self.normalization]
@@ -108,8 +111,16 @@ class Settings:
     def deepest(self):
         return max(self.layers_used(), key=LAYER_NAMES.index)
 
+    def min_side(self):
+        """The smallest image side the deepest layer used takes."""
+        return min_input_size(self.deepest())
+
+    def coarsest(self):
+        """The longest side of the first, coarsest scale: size / 2^(scales - 1), rounded down."""
+        return self.size // 2 ** (self.scales - 1)
+
     def sizes(self):
-        """The longest side at each scale, coarse to fine."""
+        """The longest side at each scale, coarse to fine (at least one pixel)."""
         return [max(1, self.size // 2 ** (self.scales - 1 - k)) for k in range(self.scales)]
 
 
@@ -187,10 +198,11 @@ def style_shapes(settings, canvas, styles):
 class Stylization:
     """One run: `reports()` optimises and yields a Report per step; `image()` is the result."""
 
-    def __init__(self, model, settings, content=None, styles=(), init=None, warn=None):
+    def __init__(self, model, settings, content=None, styles=(), init=None, warn=None, shapes=None):
         """model: a loaded vgg.model.VGG19 on settings.backend; content: the photo (PIL RGB,
         None for --mode style); styles: the paintings (PIL RGB); init: a PIL image to start
-        from (settings.init is then ignored); warn(message): told of anything adjusted."""
+        from (settings.init is then ignored); warn(message): told of anything adjusted;
+        shapes: the canvas at each scale, if the caller has already computed it (canvas_shapes)."""
         s = self.settings = settings
         self.model = model
         self.colours = None                       # the photo whose colours go back in at the end
@@ -202,7 +214,7 @@ class Stylization:
         elif s.preserve_colors == "histogram":    # ... or recolour the paintings first
             styles = [images.recolor(p, content) for p in styles]
         self.content, self.styles, self.init = content, styles, init
-        self.shapes = canvas_shapes(s, content, styles, warn)
+        self.shapes = shapes or canvas_shapes(s, content, styles, warn)
         self.x = self.good = None                 # the current image; the last with a finite loss
         self.steps = self.evals = 0
         self.loss, self.terms, self.layer_terms = float("nan"), {}, {}

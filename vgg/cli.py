@@ -1,0 +1,327 @@
+"""stylize.py's command line: its options, their types, and the checks made before anything loads.
+
+Every run option is a field of vgg.run.Settings, and the parser takes its default from
+there, and its choices from the constants that define them, so a default lives in one
+place. `--help` prints each default once, as it would be typed. The I/O options (the
+files, the page, --quiet, --overwrite ...) are the command's own.
+
+    args = build_parser().parse_args(argv)
+    settings = check_arguments(args)          # Refusal (one line, exit status 2) if it can't work
+    outputs = plan_outputs(args, signals)     # every file the run will write, checked now
+
+Grouped as jcjohnson/neural-style groups its options: basic, optimisation, style
+controls, output, machine.
+"""
+import argparse
+import dataclasses
+import math
+import sys
+from pathlib import Path
+
+from minigrad.backend import BACKENDS
+from minigrad.engines import ENGINES
+
+from . import images
+from .files import PlanError
+from .layout import CONV_SHAPES, LAYER_NAMES, POOLINGS, min_input_size
+from .outputs import Outputs
+from .run import INITS, LEARNING_RATES, LINE_SEARCH, MODES, WEIGHTS, Settings
+from .transfer import CONTENT_LAYERS, NORMALIZATIONS, STYLE_LAYERS
+from .weights import DEFAULT_PATH as DEFAULT_WEIGHTS
+
+DEFAULTS = {f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            for f in dataclasses.fields(Settings)}
+
+
+class Refusal(Exception):
+    """A clear message for the user and the exit status to leave with."""
+
+    def __init__(self, message, status=2):
+        super().__init__(message)
+        self.status = status
+
+
+# ----------------------------------------------------------------------------- types
+
+def positive_int(text):
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text}")
+    return value
+
+
+def port_number(text):
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number 0..65535, got {text}")
+    return value
+
+
+def nonnegative_int(text):
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text}")
+    return value
+
+
+def nonnegative_float(text):
+    value = float(text)
+    if not value >= 0 or math.isinf(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
+def positive_float(text):
+    value = nonnegative_float(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def weight_list(text):
+    try:
+        weights = [float(w) for w in text.split(",") if w.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be comma-separated numbers, got {text}")
+    if not weights or any(not (w >= 0) or math.isinf(w) for w in weights) or \
+            not 0 < sum(weights) < math.inf:
+        raise argparse.ArgumentTypeError(f"must be finite numbers >= 0, not all zero, with a "
+                                         f"finite sum, got {text}")
+    return weights
+
+
+def layer_list(text):
+    layers = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in layers if name not in LAYER_NAMES]
+    if unknown or not layers:
+        raise argparse.ArgumentTypeError(
+            f"unknown layer name(s) {', '.join(unknown) or '(none given)'}; "
+            f"choose from {', '.join(LAYER_NAMES)}")
+    return layers
+
+
+# ----------------------------------------------------------------------------- the parser
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):                       # one line, exit status 2
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Each default once, as typed: none where the help already gives it, or for an
+    option that is off unless given; lists comma-separated."""
+
+    def _get_help_string(self, action):
+        text, default = action.help or "", action.default
+        if "(default" in text or default is None or default is False \
+                or default is argparse.SUPPRESS or not action.option_strings:
+            return text
+        if isinstance(default, (list, tuple)):
+            default = ",".join(map(str, default))
+        elif isinstance(default, float):
+            default = f"{default:g}"
+        return f"{text} (default: {default})"
+
+
+def build_parser():
+    """The options, grouped; defaults from vgg.run.Settings (an argparse declaration table)."""
+    d, w = DEFAULTS, WEIGHTS["relative"]
+    p = Parser(prog="stylize.py", description="Paint a photo in the style of a painting: "
+               "Gatys, Ecker and Bethge, CVPR 2016.", formatter_class=HelpFormatter)
+    g = p.add_argument_group("basic")
+    g.add_argument("--content", metavar="PATH", help="the photo (not needed with --mode style)")
+    g.add_argument("--style", metavar="PATH", nargs="+", help="one or more paintings "
+                   "(not needed with --mode content)")
+    g.add_argument("--output", "-o", metavar="PATH", help="where to write the result (.png, .jpg, ...)")
+    g.add_argument("--size", type=positive_int, default=d["size"],
+                   help="longest side of the result in pixels")
+    g.add_argument("--iters", type=positive_int, default=d["iters"],
+                   help="evaluations of the loss and its gradient, the budget (per scale with "
+                        "--scales); an L-BFGS step with a line search may take several")
+    g.add_argument("--content-weight", type=nonnegative_float, default=d["content_weight"],
+                   help=f"alpha of eq. 7 (default: {w['alpha']:g} relative; "
+                        "paper: 1e-2 * (256 / size)^2)")
+    g.add_argument("--style-weight", type=nonnegative_float, default=d["style_weight"],
+                   help=f"beta of eq. 7 (default: {w['beta']:g})")
+    g.add_argument("--tv-weight", type=nonnegative_float, default=d["tv_weight"],
+                   help=f"total-variation smoothing (default: {w['tv']:g} relative, "
+                        f"{WEIGHTS['paper']['tv']:g} paper; 0 = the paper)")
+    g.add_argument("--normalization", choices=NORMALIZATIONS, default=d["normalization"],
+                   help="relative: each loss term divided by its target's size, so the weights mean "
+                        "the same for any painting and size; paper: eqs. 1, 4, 5 as written")
+    g.add_argument("--content-layers", type=layer_list, default=d["content_layers"],
+                   help="comma-separated, e.g. conv4_2")
+    g.add_argument("--style-layers", type=layer_list, default=d["style_layers"],
+                   help="comma-separated (--list-layers prints the names)")
+    g.add_argument("--content-layer-weights", type=weight_list, metavar="W,...",
+                   help="one relative weight per content layer (normalised to sum to 1; default equal)")
+    g.add_argument("--style-layer-weights", type=weight_list, metavar="W,...",
+                   help="the paper's w_l, one per style layer (normalised to sum to 1; default equal)")
+    g.add_argument("--pooling", choices=POOLINGS, default=d["pooling"],
+                   help="VGG's pooling (the paper found avg slightly more appealing)")
+    g.add_argument("--mode", choices=MODES, default=d["mode"],
+                   help="transfer: eq. 7; content: rebuild the photo from --content-layers "
+                        "alone (Fig. 1); style: synthesise the painting's texture alone")
+    g = p.add_argument_group("optimisation")
+    g.add_argument("--optimizer", choices=list(LEARNING_RATES), default=d["optimizer"],
+                   help="lbfgs: L-BFGS, as the paper; adam: Adam")
+    g.add_argument("--lr", type=positive_float, default=d["lr"],
+                   help="step size (default: " + ", ".join(
+                       f"{lr:g} for {name}" for name, lr in LEARNING_RATES.items()) + ", in pixel units)")
+    g.add_argument("--history", type=positive_int, default=d["history"],
+                   help="L-BFGS memory (pairs of image-sized arrays)")
+    g.add_argument("--line-search", choices=list(LINE_SEARCH), default=d["line_search"],
+                   help="L-BFGS step length: strong-wolfe searches along each direction; "
+                        "none takes the fixed step lr (torch's default)")
+    g.add_argument("--init", default=d["init"], metavar="|".join(INITS) + "|PATH",
+                   help="starting image (the paper: noise); --mode content and style start from noise")
+    g.add_argument("--seed", type=nonnegative_int, default=d["seed"],
+                   help="seed of the noise (runs are reproducible)")
+    g = p.add_argument_group("style controls")
+    g.add_argument("--style-blend", type=nonnegative_float, nargs="+", metavar="W",
+                   help="one weight per --style image (normalised to sum to 1)")
+    g.add_argument("--style-scale", type=positive_float, default=d["style_scale"],
+                   help="size of the style images relative to --size (bigger = larger brush strokes)")
+    g.add_argument("--preserve-colors", nargs="?", const="luminance", choices=["luminance", "histogram"],
+                   help="keep the photo's colours (Gatys et al., 'Preserving Color in Neural Artistic "
+                        "Style Transfer'): luminance (the default when given alone) transfers on "
+                        "luminance and puts the photo's colours back; histogram recolours the "
+                        "paintings to the photo's colour statistics first")
+    g.add_argument("--scales", type=positive_int, default=d["scales"],
+                   help="coarse-to-fine: optimise at size/2^(N-1), upsample, ..., at --size")
+    g = p.add_argument_group("output")
+    g.add_argument("--save-every", type=positive_int, metavar="N",
+                   help="also save the image every N evaluations, numbered, beside --output")
+    g.add_argument("--log", metavar="PATH", help="one JSON object per step: iter (steps), "
+                   "evals (evaluations), loss, content, style, tv, seconds (since the start)")
+    g.add_argument("--plot", action="store_true",
+                   help="also save the loss curves (content, style, TV, total) as OUT-loss.png")
+    g.add_argument("--serve", type=port_number, nargs="?", const=8000, metavar="PORT",
+                   help="watch it paint: a live page of the run at http://127.0.0.1:PORT/ "
+                        "(PORT 8000 if not given, 0 for any free one; vgg/serve.py)")
+    g.add_argument("--no-browser", action="store_true",
+                   help="with --serve: only print the page's address, open no browser")
+    g.add_argument("--quiet", action="store_true", help="no progress bar, only errors")
+    g.add_argument("--overwrite", action="store_true", help="allow replacing an existing output file")
+    g = p.add_argument_group("machine")
+    g.add_argument("--backend", choices=BACKENDS, default=d["backend"],
+                   help="numpy (CPU) or cupy (NVIDIA GPU)")
+    g.add_argument("--engine", choices=ENGINES, default=d["engine"],
+                   help="fast (minigrad/fast/), or reference (minigrad/reference.py: "
+                        "the code to read; the same result, slower)")
+    g.add_argument("--weights", metavar="PATH",
+                   help="VGG-19 weights: this project's .h5, or Keras' "
+                        "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5 "
+                        "(default: weights/vgg19.h5, fetched on first use)")
+    g.add_argument("--demo", action="store_true",
+                   help="a small, quick run on a photo matplotlib ships and a style painted here")
+    g.add_argument("--list-layers", action="store_true",
+                   help="print VGG-19's layer names (for --content-layers, --style-layers) and exit")
+    return p
+
+
+# ----------------------------------------------------------------------------- checks
+
+def check_arguments(args):
+    """Refuse what cannot work before anything is loaded or written; the run's Settings."""
+    if args.mode != "style" and not args.content:
+        raise Refusal(f"--mode {args.mode} needs --content")
+    if args.mode != "content" and not args.style:
+        raise Refusal(f"--mode {args.mode} needs --style")
+    if not args.output:
+        raise Refusal("--output is required")
+    if args.style_blend and len(args.style_blend) != len(args.style or []):
+        raise Refusal(f"--style-blend has {len(args.style_blend)} weights for "
+                      f"{len(args.style or [])} style images")
+    if args.preserve_colors and args.mode != "transfer":
+        raise Refusal(f"--preserve-colors keeps the colours of a photo painted in a style; "
+                      f"--mode {args.mode} has no such pair")
+    if args.style_blend and not 0 < sum(args.style_blend) < math.inf:
+        raise Refusal("--style-blend weights must not be all zero, and their sum must be finite")
+    if args.init not in INITS and not Path(args.init).is_file():
+        raise Refusal(f"--init: {args.init}: no such image file (or use noise, content, style)")
+    for option, layers, given in [("--content-layer-weights", args.content_layers, args.content_layer_weights),
+                                  ("--style-layer-weights", args.style_layers, args.style_layer_weights)]:
+        if given is not None and len(given) != len(layers):
+            raise Refusal(f"{option} has {len(given)} weights for {len(layers)} layers "
+                          f"({', '.join(layers)})")
+    settings = settings_of(args)
+    if settings.coarsest() < settings.min_side():
+        raise Refusal(f"--size {args.size} with --scales {args.scales} is too small for "
+                      f"{settings.deepest()}: its smallest scale must be at least "
+                      f"{settings.min_side()} pixels")
+    if args.weights and Path(args.weights).is_dir():
+        raise Refusal(f"--weights {args.weights} is a folder; give the .h5 file")
+    if args.weights and not Path(args.weights).exists():
+        raise Refusal(f"--weights {args.weights}: no such file (without --weights, "
+                      "weights/vgg19.h5 is fetched on first use)")
+    return settings
+
+
+def settings_of(args):
+    """The run's Settings (vgg/run.py) from the parsed options of the same names."""
+    names = [f.name for f in dataclasses.fields(Settings)]
+    init = args.init if args.init in INITS else "content"      # a file: passed as an image
+    return Settings(**{**{n: getattr(args, n) for n in names}, "init": init})
+
+
+def inputs_of(args):
+    """Every file the run reads: no file it writes may be one of them."""
+    paths = ([args.content] if args.content and args.mode != "style" else []) + \
+            (args.style if args.style and args.mode != "content" else [])
+    if args.init not in INITS:
+        paths.append(args.init)
+    return paths + [args.weights or DEFAULT_WEIGHTS]
+
+
+def plan_outputs(args, signals=None, warn=print):
+    """vgg/outputs.py's plan of every file the run writes, checked now; Refusal if it can't work."""
+    if Path(args.output).suffix.lower() not in images.SAVE_FORMATS:
+        raise Refusal(f"--output {args.output}: unknown image extension; use one of "
+                      f"{', '.join(sorted(images.SAVE_FORMATS))}")
+    try:
+        return Outputs(args.output, inputs_of(args), args.save_every, args.iters * args.scales,
+                       args.plot, args.log, args.overwrite, signals, warn)
+    except PlanError as e:
+        raise Refusal(str(e))
+
+
+# ----------------------------------------------------------------------------- options that act
+
+def print_layers():
+    """--list-layers: VGG-19's layers in order, with their channels and size relative to the image."""
+    channels = 3
+    for name in LAYER_NAMES:
+        channels = CONV_SHAPES[name][0] if name in CONV_SHAPES else channels   # a pool keeps them
+        size = f"1/{min_input_size(name)}" if min_input_size(name) > 1 else "1"
+        mark = (" (content default)" if name in CONTENT_LAYERS else
+                " (style default)" if name in STYLE_LAYERS else "")
+        print(f"{name:<8} {channels:>4} channels, {size:>5} of the image's side{mark}")
+
+
+def configure_demo(args, argv):
+    """--demo, the Quick start: a 256 px, 100-iteration run on files that need no download."""
+    from .demo import demo_photo_path, render_style
+    args.content = args.content or demo_photo_path()
+    if not args.style:
+        style_path = unused_name(Path("demo-style.png"))
+        images.save_image(render_style(), style_path)
+        args.style = [str(style_path)]
+    args.output = args.output or str(unused_name(Path("demo-stylized.png")))
+    given = {a.split("=")[0] for a in argv}
+    if "--size" not in given:
+        args.size = 256
+    if "--iters" not in given:
+        args.iters = 100
+    print(f"demo: {args.content} in the style of {args.style[0]} "
+          f"(full quality: python stylize.py --content {args.content} --style {args.style[0]} "
+          f"--size 512 --iters 500 -o demo-512.png)", file=sys.stderr)
+
+
+def unused_name(path):
+    """path, or path-1, path-2, ... whichever does not exist yet."""
+    n, candidate = 0, path
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+    return candidate
