@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # name: (file, text, replacement, tests that must catch it)
 MUTANTS = {
-    "c1": ("minigrad/optim.py", "WOLFE_C1 = 1e-4", "WOLFE_C1 = 1e-3",
+    "c1": ("minigrad/line_search.py", "WOLFE_C1 = 1e-4", "WOLFE_C1 = 1e-3",
            ["tests/test_optim.py::test_sufficient_decrease_takes_c1_of_1e_4_at_its_boundary"]),
     "pair sign": ("minigrad/optim.py", "keep = ys > self.eps * -gs", "keep = ys < self.eps * -gs",
                   ["tests/test_optim.py::test_pairs_without_positive_curvature_are_never_stored"]),

@@ -13,8 +13,9 @@ import scipy.optimize
 import torch
 
 from minigrad.backend import get_array_module, gpu_available, to_device, to_numpy
-from minigrad.optim import (LBFGS, WOLFE_C1, WOLFE_C2, Adam, Trial, lbfgs_direction,
-                            lbfgs_direction_dense, strong_wolfe)
+from minigrad.line_search import WOLFE_C1, WOLFE_C2, Trial, strong_wolfe
+from minigrad.optim import LBFGS, Adam
+from minigrad.two_loop import lbfgs_direction, lbfgs_direction_dense
 
 from .error_model import assert_within, bound, gamma, trajectory_limits, unit_roundoff
 
