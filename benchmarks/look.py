@@ -85,23 +85,14 @@ class Meter:
 
     def __init__(self, weights):
         import torch
-        from vgg.layout import LAYER_NAMES
+
+        from tests.oracle import torch_vgg19
         from vgg.model import VGG19
         torch.set_num_threads(1)                  # a few forward passes; steady on a busy machine
-        self.torch, self.names = torch, LAYER_NAMES
-        params = VGG19.load(weights).params()
-        depth = max(LAYER_NAMES.index(l) for l in STYLE_LAYERS + [CONTENT_LAYER]) + 1
-        layers = []
-        for name in LAYER_NAMES[:depth]:
-            if name.startswith("pool"):
-                layers.append((name, torch.nn.MaxPool2d(2)))
-            else:
-                W, b = params[name]
-                conv = torch.nn.Conv2d(W.shape[1], W.shape[0], 3, padding=1)
-                conv.weight.data = torch.from_numpy(np.ascontiguousarray(W, np.float32))
-                conv.bias.data = torch.from_numpy(np.ascontiguousarray(b, np.float32))
-                layers.append((name, torch.nn.Sequential(conv, torch.nn.ReLU())))
-        self.layers = layers
+        self.torch = torch
+        params = {n: (np.asarray(W, np.float32), np.asarray(b, np.float32))
+                  for n, (W, b) in VGG19.load(weights).params().items()}
+        self.layers = torch_vgg19(params, "max", upto="conv5_1")
 
     def features(self, img):
         """{layer: (C, M)} of a PIL RGB image, Caffe convention (BGR, mean subtracted)."""
@@ -174,7 +165,7 @@ def run(cmd, label, env=None):
     return time.perf_counter() - t0
 
 
-def main(argv=None):
+def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--iters", type=int, default=150)
@@ -190,7 +181,43 @@ def main(argv=None):
                    "instead of running stylize.py again")
     p.add_argument("--figure", type=Path, help="also compose photo | painting | ours | peer, a row "
                    "per pair, into this image (docs/images/peer-comparison.jpg)")
-    args = p.parse_args(argv)
+    return p.parse_args(argv)
+
+
+def run_peer(args, pair, photo, paint, tag):
+    """pastiche's output for the pair (run once, then cached under args.out)."""
+    peer = args.out / f"pastiche-{tag}.png"
+    if args.pastiche and not peer.exists():
+        tmp = peer.with_name(f"tmp-{peer.name}")
+        t_peer = run([args.pastiche, "--content", str(photo), "--styles", str(paint),
+                      "--size", str(args.size), "--num-steps", str(args.iters),
+                      "--device", "cpu", "--seed", "0", "--no-verbose", "--output", str(tmp)],
+                     f"pastiche on {pair}", PEER_ENV)
+        tmp.replace(peer)
+        print(f"pastiche on {pair}: {t_peer:.0f} s", file=sys.stderr, flush=True)
+    return peer
+
+
+def run_ours(args, pair, photo, paint, tag):
+    """(stylize.py's output for the pair, its seconds: 0 when --reuse found it there)."""
+    ours = args.out / f"{args.label}-{tag}.png"
+    if args.reuse and ours.exists():
+        return ours, 0.0
+    return ours, run([sys.executable, str(ROOT / "stylize.py"), "--content", str(photo), "--style",
+                      str(paint), "--size", str(args.size), "--iters", str(args.iters), "-o", str(ours),
+                      "--overwrite", "--quiet"] + shlex.split(args.ours_args), f"stylize.py on {pair}")
+
+
+def print_row(row):
+    o, q = row["ours"], row.get("peer")
+    cell = (lambda i, f: f"{o[i]:{f}} / {q[i]:{f}} ({o[i] / q[i]:.2f}x)") if q else \
+        (lambda i, f: f"{o[i]:{f}} / -")
+    print(f"| {row['pair']} | {cell(0, '.3f')} | {cell(1, '.2f')} | {cell(2, '.1f')} | "
+          f"{row['t_ours']:.0f} |", flush=True)
+
+
+def main(argv=None):
+    args = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     ph, pa = photos(args.out), paintings(args.out)
     meter = Meter(args.weights)
@@ -204,32 +231,17 @@ def main(argv=None):
             print(f"| {pair} | skipped: {photo or photo_name} or {paint or paint_name} missing | | | |")
             continue
         tag = f"{pair}-{args.size}-{args.iters}"
-        peer = args.out / f"pastiche-{tag}.png"
-        if args.pastiche and not peer.exists():
-            tmp = peer.with_name(f"tmp-{peer.name}")
-            t_peer = run([args.pastiche, "--content", str(photo), "--styles", str(paint),
-                          "--size", str(args.size), "--num-steps", str(args.iters),
-                          "--device", "cpu", "--seed", "0", "--no-verbose", "--output", str(tmp)],
-                         f"pastiche on {pair}", PEER_ENV)
-            tmp.replace(peer)
-            print(f"pastiche on {pair}: {t_peer:.0f} s", file=sys.stderr, flush=True)
+        peer = run_peer(args, pair, photo, paint, tag)
         if args.peer_only:
             continue
-        ours = args.out / f"{args.label}-{tag}.png"
-        t_ours = 0.0 if args.reuse and ours.exists() else run([sys.executable, str(ROOT / "stylize.py"), "--content", str(photo), "--style",
-                      str(paint), "--size", str(args.size), "--iters", str(args.iters), "-o", str(ours),
-                      "--overwrite", "--quiet"] + shlex.split(args.ours_args), f"stylize.py on {pair}")
-        row = {"pair": pair, "ours": meter.distances(Image.open(ours), Image.open(photo),
-                                                     Image.open(paint)), "t_ours": t_ours}
+        ours, t_ours = run_ours(args, pair, photo, paint, tag)
+        measure = lambda out: meter.distances(Image.open(out), Image.open(photo), Image.open(paint))  # noqa: E731
+        row = {"pair": pair, "ours": measure(ours), "t_ours": t_ours,
+               "files": (photo, paint, ours, peer if peer.exists() else None)}
         if peer.exists():
-            row["peer"] = meter.distances(Image.open(peer), Image.open(photo), Image.open(paint))
-        row["files"] = (photo, paint, ours, peer if peer.exists() else None)
+            row["peer"] = measure(peer)
         rows.append(row)
-        o, q = row["ours"], row.get("peer")
-        cell = (lambda i, f: f"{o[i]:{f}} / {q[i]:{f}} ({o[i] / q[i]:.2f}x)") if q else \
-            (lambda i, f: f"{o[i]:{f}} / -")
-        print(f"| {pair} | {cell(0, '.3f')} | {cell(1, '.2f')} | {cell(2, '.1f')} | "
-              f"{t_ours:.0f} |", flush=True)
+        print_row(row)
     if args.json:
         args.json.write_text(json.dumps([{k: v for k, v in r.items() if k != "files"} for r in rows],
                                         indent=1))

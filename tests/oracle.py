@@ -20,7 +20,7 @@ import pytest
 
 from minigrad.backend import get_array_module, to_device, to_numpy
 
-from .conftest import record_error
+from .helpers import record_error
 from .error_model import assert_within
 
 
@@ -65,14 +65,15 @@ def check_against_torch(ours, theirs, inputs, dtype, backend, label, limits, see
 
 # ----------------------------------------------------------------------------- VGG-19 and eq. 7
 
-def torch_vgg19(params, pooling, dtype="float32"):
+def torch_vgg19(params, pooling="max", dtype="float32", device="cpu", upto="pool5"):
     """VGG-19 in plain torch.nn layers named like ours, [(name, module)], one per tap name
-    (a convolution with its ReLU, or a pooling), weights as given, in `dtype`."""
+    (a convolution with its ReLU, or a pooling) up to `upto`, weights as given and frozen
+    (no parameter asks for a gradient), in `dtype`, on `device`."""
     torch = pytest.importorskip("torch", reason="PyTorch is the oracle; install the test extra")
     from vgg.layout import LAYER_NAMES
     nn = torch.nn
     layers = []
-    for name in LAYER_NAMES:
+    for name in LAYER_NAMES[:LAYER_NAMES.index(upto) + 1]:
         if name.startswith("pool"):
             layers.append((name, nn.MaxPool2d(2) if pooling == "max" else nn.AvgPool2d(2)))
         else:
@@ -80,7 +81,10 @@ def torch_vgg19(params, pooling, dtype="float32"):
             conv = nn.Conv2d(W.shape[1], W.shape[0], 3, padding=1)
             conv.weight.data, conv.bias.data = torch.tensor(W), torch.tensor(b)
             layers.append((name, nn.Sequential(conv, nn.ReLU())))
-    return [(n, m.double() if dtype == "float64" else m) for n, m in layers]
+    for _, module in layers:
+        module.to(device, torch.float64 if dtype == "float64" else torch.float32)
+        module.requires_grad_(False)
+    return layers
 
 
 def torch_features(layers, image):
@@ -90,6 +94,23 @@ def torch_features(layers, image):
         h = layer(h)
         out[name] = h
     return out
+
+
+def torch_taps_backward(layers, x, grads):
+    """One pass of a style-transfer iteration in PyTorch: the forward as far as the deepest
+    tap of `grads` ({name: upstream gradient}, tensors), then the image's gradient of
+    sum_l <F_l, grads[l]> by autograd. x a tensor; returns ({tap: F_l}, dx)."""
+    import torch
+    x = x.detach().requires_grad_(True)
+    feats, h = {}, x
+    for name, layer in layers:
+        h = layer(h)
+        if name in grads:
+            feats[name] = h
+        if len(feats) == len(grads):
+            break
+    (dx,) = torch.autograd.grad(list(feats.values()), x, [grads[n] for n in feats])
+    return feats, dx
 
 
 def torch_gram(F):
@@ -156,14 +177,14 @@ def check_objective_against_torch(params, content, style, x, content_layers, sty
     objective_limits and Network). In float64 every bound is near 1e-12; a wrong weight,
     normalisation, target or tap is off by its own size. Returns our Objective and the
     bound on the loss's error (which bounds each weighted term's too)."""
-    from minigrad.fast import FastEngine
+    from minigrad.engines import get_engine
     from vgg.model import VGG19
     from vgg.transfer import Objective
 
     from .error_model import Network, algorithms_of, normwise_error, objective_limits, vgg_chain
     p64 = {k: (W.astype(np.float64), b.astype(np.float64)) for k, (W, b) in params.items()}
     content, style, x = (np.asarray(a, np.float64) for a in (content, style, x))
-    model = VGG19(p64, engine=FastEngine(fixed_weights=True))
+    model = VGG19(p64, engine=get_engine("fast", frozen=True))
     objective = Objective(model, x.shape, content, [style], None, content_layers, style_layers,
                           alpha, beta, tv, normalization, content_weights, style_weights)
     loss, grad = objective(x)

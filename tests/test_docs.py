@@ -3,23 +3,12 @@
 Code moves; when this test fails after an edit, run `python docs/check_links.py --fix`
 and read the diff of docs/ before committing it.
 """
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from .helpers import ROOT, load_script
+
 DOCS = ROOT / "docs"
-
-
-def load_checker():
-    spec = importlib.util.spec_from_file_location("check_links", DOCS / "check_links.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-check_links = load_checker()
+check_links = load_script(DOCS / "check_links.py", "check_links")
 
 
 @pytest.mark.parametrize("doc", sorted(DOCS.glob("*.md")), ids=lambda p: p.name)

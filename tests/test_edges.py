@@ -14,25 +14,19 @@ import time
 from pathlib import Path
 
 import h5py
-import numpy as np
 import pytest
 from PIL import Image
 
-from vgg.weights import write_h5
-from vgg.weights.testing import random_params
 
-ROOT = Path(__file__).resolve().parent.parent
+from .helpers import ROOT, write_inputs
+
 STYLIZE = [sys.executable, str(ROOT / "stylize.py")]
 
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
-    d = tmp_path_factory.mktemp("edges-inputs")
-    rng = np.random.default_rng(0)
-    Image.fromarray(rng.integers(0, 256, (40, 52, 3), dtype=np.uint8)).save(d / "photo.png")
-    Image.fromarray(rng.integers(0, 256, (36, 36, 3), dtype=np.uint8)).save(d / "paint.png")
-    write_h5(random_params(seed=0), d / "random.h5")
-    return d
+    return write_inputs(tmp_path_factory.mktemp("edges-inputs"), photo_name="photo.png",
+                        painting_name="paint.png")
 
 
 def md5s(folder):

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from minigrad.fast import FastEngine
+from minigrad.engines import get_engine
 from minigrad.fast.elementwise import maxpool_backward, maxpool_forward, relu_backward, relu_forward
 from minigrad.fast.threads import Workers, cores, default_threads
 from minigrad import pool
@@ -128,10 +128,10 @@ def test_a_bad_thread_count_does_not_stop_or_hang_a_script(value):
 
 
 def test_an_explicit_thread_count_must_be_sensible():
-    assert FastEngine(threads=2).threads == 2
+    assert get_engine("fast", threads=2).threads == 2
     for bad in [0, -1, 2.0, "2", 100 * cores()]:
         with pytest.raises(ValueError, match="threads"):
-            FastEngine(threads=bad)
+            get_engine("fast", threads=bad)
 
 
 def three(backend):

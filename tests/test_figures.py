@@ -5,9 +5,6 @@ They check that the command runs, writes the PNGs with the documented layout
 content reconstruction; and that the pieces (PSNR, the grid) do what they say.
 """
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,29 +13,20 @@ from PIL import Image
 import figures
 from vgg.model import VGG19
 from vgg.run import white_noise
-from vgg.weights import write_h5
-from vgg.weights.testing import random_params
 
-ROOT = Path(__file__).resolve().parent.parent
+from .helpers import run_script, write_inputs
 
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
-    d = tmp_path_factory.mktemp("figures")
-    rng = np.random.default_rng(0)
-    Image.fromarray(rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)).save(d / "content.png")
-    Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(d / "style.png")
-    write_h5(random_params(seed=0), d / "random.h5")
-    return d
+    return write_inputs(tmp_path_factory.mktemp("figures"), (24, 32), (40, 40),
+                        painting_name="style.png")
 
 
 def run_figures(files, *extra):
     args = ["--content", files / "content.png", "--style", files / "style.png",
             "--weights", files / "random.h5", "--size", 32, "--iters", 2, "--style-iters", 2, *extra]
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "figures.py"), *map(str, args)],
-        capture_output=True, text=True, timeout=600, cwd=ROOT)
-    return result
+    return run_script("figures.py", *args, timeout=600)
 
 
 def test_figure1_layout_and_psnr_lines(files, tmp_path):

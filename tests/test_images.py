@@ -18,7 +18,7 @@ from vgg.images import (RGB_TO_YIQ, YIQ_TO_RGB, MEAN_BGR, ImageError, deprocess,
                         match_color, open_image, preprocess, resize_longest, resize_to,
                         rgb_to_yiq, save_image, yiq_to_rgb)
 
-from .conftest import file_size_limit
+from .helpers import file_size_limit
 from .error_model import U, assert_within, bound, gamma
 
 U32 = U["float32"]

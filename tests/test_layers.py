@@ -14,7 +14,7 @@ from minigrad.backend import to_device, to_numpy
 from minigrad.gradcheck import relative_error
 from minigrad.layers import AvgPool2d, Conv2d, MaxPool2d, ReLU, Sequential
 
-from .conftest import ENGINES, record_error
+from .helpers import ENGINES, record_error
 from .error_model import (Network, algorithms_of, assert_finite_differences, assert_within,
                           conv_limits, conv_terms, exact_limits, normwise_error, pool_limits)
 from .oracle import as_layout, check_against_torch
@@ -265,7 +265,7 @@ def test_layers_take_an_engine_by_name():
     assert isinstance(ReLU(engine="fast").engine, FastEngine)
     with pytest.raises(ValueError, match="unknown engine 'turbo'"):
         MaxPool2d(2, engine="turbo")
-    engine = FastEngine(threads=1)
+    engine = get_engine("fast", threads=1)
     assert get_engine(engine) is engine
 
 

@@ -8,15 +8,10 @@ from minigrad.gradcheck import relative_error
 
 from .error_model import (assert_finite_differences, content_limits, gram_limits,
                           loss_finite_difference_model, style_limits, tv_limits)
-from .oracle import check_against_torch
+from .oracle import check_against_torch, torch_gram
 
 DTYPES = ["float64", "float32"]
 SHAPES = [(1, 3, 5, 7), (1, 8, 6, 4), (1, 1, 2, 9)]
-
-
-def torch_gram(F):
-    Fm = F.reshape(F.shape[1], -1)                 # (N_l, M_l)
-    return Fm @ Fm.T
 
 
 def torch_style(F, A):
@@ -26,16 +21,23 @@ def torch_style(F, A):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
-def test_content_loss_matches_torch(shape, dtype, backend):
-    rng = np.random.default_rng(0)
+@pytest.mark.parametrize("relative", [False, True], ids=["eq. 1", "relative"])
+def test_content_loss_matches_torch(shape, dtype, backend, relative):
+    # eq. 1, 1/2 ||F - P||^2, or the relative form ||F - P||^2 / ||P||^2 (docs/backprop.md)
+    rng = np.random.default_rng(10 if relative else 0)
+    loss = losses.relative_content_loss if relative else losses.content_loss
 
     def ours(xs, dout):
-        value, dF = losses.content_loss(xs["F"], xs["P"])
+        value, dF = loss(xs["F"], xs["P"])
         return np.array(value), {"F": dF * dout}
 
-    check_against_torch(ours, lambda t: 0.5 * ((t["F"] - t["P"]) ** 2).sum(),
+    def theirs(t):
+        d = ((t["F"] - t["P"]) ** 2).sum()
+        return d / (t["P"] ** 2).sum() if relative else 0.5 * d
+
+    check_against_torch(ours, theirs,
                         {"F": rng.standard_normal(shape), "P": rng.standard_normal(shape)},
-                        dtype, backend, f"content_loss[{shape}]", content_limits(dtype))
+                        dtype, backend, f"{loss.__name__}[{shape}]", content_limits(dtype, relative))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -6,26 +6,16 @@ down the network equals VGG19.backward and Objective's gradient) must hold. It u
 real VGG-19 weights when weights/vgg19.h5 is present and never fetches them here; without
 them it says so and runs on the random weights the other tests use.
 """
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from .helpers import ROOT, load_script
+
 NOTEBOOKS = ROOT / "notebooks"
 
 pytest.importorskip("jupytext", reason="the notebook tests need the test extra (jupytext, nbclient)")
 pytest.importorskip("nbclient", reason="the notebook tests need the test extra (jupytext, nbclient)")
 
-
-def load_build():
-    spec = importlib.util.spec_from_file_location("notebook_build", NOTEBOOKS / "build.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-build = load_build()
+build = load_script(NOTEBOOKS / "build.py", "notebook_build")
 
 
 @pytest.mark.parametrize("name", ["content_loss"])

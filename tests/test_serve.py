@@ -27,7 +27,7 @@ from vgg.run import Settings, Stylization
 from vgg.serve import LivePage
 from vgg.serve_page import PAGE
 
-from .test_stylize import ROOT, files, quick  # noqa: F401 (files is a fixture)
+from .helpers import ROOT, quick
 
 
 # ----------------------------------------------------------------------------- helpers

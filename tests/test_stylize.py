@@ -8,45 +8,16 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from minigrad.backend import to_numpy
-from minigrad.gradcheck import relative_error
 from vgg.model import VGG19
-from vgg.transfer import Objective
-from vgg.weights import write_h5
-from vgg.weights.testing import random_params
 
-from .oracle import check_objective_against_torch  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "images"
-
-
-def run_stylize(*args, timeout=300):
-    return subprocess.run([sys.executable, str(ROOT / "stylize.py"), *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout, cwd=ROOT)
-
-
-@pytest.fixture(scope="module")
-def files(tmp_path_factory):
-    """Small test images and a random-weights file."""
-    d = tmp_path_factory.mktemp("stylize")
-    rng = np.random.default_rng(0)
-    Image.fromarray(rng.integers(0, 256, (40, 52, 3), dtype=np.uint8)).save(d / "content.png")
-    Image.fromarray(rng.integers(0, 256, (36, 36, 3), dtype=np.uint8)).save(d / "style.jpg")
-    write_h5(random_params(seed=0), d / "random.h5")
-    return d
-
-
-def quick(files, *extra):
-    return ["--content", files / "content.png", "--style", files / "style.jpg",
-            "--weights", files / "random.h5", "--size", 32, "--iters", 3, "--quiet", *extra]
-
+from .helpers import ROOT, SHARED, quick, run_stylize
+from .oracle import check_objective_against_torch
 
 # ----------------------------------------------------------------------------- the objective
 

@@ -10,29 +10,23 @@ import pytest
 from PIL import Image
 
 from minigrad.backend import to_numpy
-from minigrad.gradcheck import relative_error
 from vgg import images
 from vgg.layout import LAYER_NAMES
 from vgg.model import VGG19
 from vgg.transfer import Objective, layer_weights
-from vgg.weights import write_h5
-from vgg.weights.testing import random_params
 
 from .oracle import check_objective_against_torch, torch_objective
-from .test_stylize import run_stylize
+from .helpers import run_stylize, write_inputs
 
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     """A colourful photo (a red-to-blue ramp with noise), a painting, random weights."""
-    d = tmp_path_factory.mktemp("options")
     rng = np.random.default_rng(0)
     ramp = np.linspace(0, 1, 52)[None, :, None]
     photo = 255 * (ramp * [1.0, 0.1, 0.1] + (1 - ramp) * [0.1, 0.2, 1.0]) + rng.normal(0, 12, (40, 52, 3))
-    Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8)).save(d / "content.png")
-    Image.fromarray(rng.integers(0, 256, (36, 36, 3), dtype=np.uint8)).save(d / "style.png")
-    write_h5(random_params(seed=0), d / "random.h5")
-    return d
+    return write_inputs(tmp_path_factory.mktemp("options"), np.clip(photo, 0, 255).astype(np.uint8),
+                        painting_name="style.png")
 
 
 def quick(files, *extra):

@@ -15,14 +15,15 @@ import numpy as np
 import pytest
 
 from minigrad import conv
-from minigrad.fast import FastEngine, tune
+from minigrad.engines import get_engine
+from minigrad.fast import tune
 from minigrad.fast.plan import Conv, Plan
 
 from .error_model import assert_within, conv_pair_limits
 from vgg.layout import CONV_SHAPES, LAYER_NAMES, min_input_size
 from vgg.model import VGG19
 
-from .test_stylize import ROOT, files, quick  # noqa: F401 (files is a fixture)
+from .helpers import ROOT, quick
 
 
 @pytest.fixture
@@ -65,7 +66,7 @@ def test_a_layer_takes_the_entry_of_its_shape_nearest_in_size():
 
 
 def test_the_engine_follows_the_plan_and_gives_the_reference_numbers():
-    engine = FastEngine(plan=PLAN)
+    engine = get_engine("fast", plan=PLAN)
     rng = np.random.default_rng(0)
     w, b = rng.standard_normal((16, 16, 3, 3)), rng.standard_normal(16)
     for side, forward, backward in [(32, "im2col", 4), (8, 2, "im2col")]:
@@ -85,16 +86,16 @@ def test_the_engine_follows_the_plan_and_gives_the_reference_numbers():
     assert engine._tiles_per_band(w, (1, 16, 32, 32), True) == 128
     assert engine._tiles_per_band(w, (1, 16, 32, 32), False) == 512
     # explicit arguments are what a test or a benchmark asked for: they beat the plan
-    assert FastEngine(plan=PLAN, conv3x3="winograd", winograd_tile=2)._algorithm(
+    assert get_engine("fast", plan=PLAN, conv3x3="winograd", winograd_tile=2)._algorithm(
         w, 1, 1, (1, 16, 32, 32), forward=True) == 2
 
 
 def test_the_plans_threads_give_way_to_minigrad_threads(monkeypatch):
     monkeypatch.delenv("MINIGRAD_THREADS", raising=False)
-    assert FastEngine(plan=PLAN).threads == 1
-    assert FastEngine(plan=Plan(threads=10**4, band_bytes=1)).threads == tune.cores()
+    assert get_engine("fast", plan=PLAN).threads == 1
+    assert get_engine("fast", plan=Plan(threads=10**4, band_bytes=1)).threads == tune.cores()
     monkeypatch.setenv("MINIGRAD_THREADS", "1")
-    assert FastEngine(plan=Plan(threads=2, band_bytes=1)).threads == 1
+    assert get_engine("fast", plan=Plan(threads=2, band_bytes=1)).threads == 1
 
 
 def test_a_kept_plan_is_found_again_only_on_the_same_machine(cache, monkeypatch):

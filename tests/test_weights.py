@@ -21,7 +21,7 @@ from vgg.weights.__main__ import main
 from vgg.weights.testing import random_params
 from vgg.weights.unpickle import load_torch_legacy
 
-from .conftest import file_size_limit
+from .helpers import file_size_limit
 
 REPO = Path(__file__).resolve().parent.parent
 

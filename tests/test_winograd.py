@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from minigrad import conv
-from minigrad.fast import FastEngine, winograd
+from minigrad.engines import get_engine
+from minigrad.fast import winograd
 from minigrad.fast.threads import Workers
 from minigrad.gradcheck import relative_error
 
@@ -42,7 +43,7 @@ def inputs(N, C, H, W, K, dtype, to_backend, seed=0):
 
 def winograd_engine(**settings):
     """The fast engine taking Winograd for every 3x3 convolution, even of one channel."""
-    return FastEngine(conv3x3="winograd", winograd_min_channels=1, **settings)
+    return get_engine("fast", conv3x3="winograd", winograd_min_channels=1, **settings)
 
 
 @pytest.mark.parametrize("m", TILES)
@@ -117,20 +118,20 @@ def test_backward_does_not_mutate_dout_or_cache(backend, to_backend):
 
 
 def test_vgg_shapes_take_the_winograd_path_on_the_cpu():
-    engine = FastEngine()
+    engine = get_engine("fast")
     w = np.zeros((64, 64, 3, 3), dtype=np.float32)
     shape = (1, 64, 64, 64)
     assert engine._algorithm(w, 1, 1, shape, forward=True) == 2
     assert engine._algorithm(w, 1, 1, shape, forward=False) == 4
     assert engine._algorithm(np.zeros((64, 3, 3, 3)), 1, 1, shape, True) == "im2col"   # conv1_1
     assert engine._algorithm(w, 2, 1, shape, True) == engine._algorithm(w, 1, 0, shape, True) == "im2col"
-    assert FastEngine(conv3x3="im2col")._algorithm(w, 1, 1, shape, True) == "im2col"   # asked for
+    assert get_engine("fast", conv3x3="im2col")._algorithm(w, 1, 1, shape, True) == "im2col"   # asked for
     with pytest.raises(ValueError, match="conv3x3"):
-        FastEngine(conv3x3="fft")
+        get_engine("fast", conv3x3="fft")
     for bad in (3, (2,), (2, 6), "4"):
         with pytest.raises(ValueError, match="winograd_tile"):
-            FastEngine(winograd_tile=bad)
-    assert FastEngine(winograd_tile=4).winograd_tile == (4, 4)
+            get_engine("fast", winograd_tile=bad)
+    assert get_engine("fast", winograd_tile=4).winograd_tile == (4, 4)
 
 
 def test_images_of_few_tiles_take_im2col_unless_winograd_is_asked_for(monkeypatch):
@@ -144,8 +145,8 @@ def test_images_of_few_tiles_take_im2col_unless_winograd_is_asked_for(monkeypatc
     rng = np.random.default_rng(0)
     w = rng.standard_normal((16, 16, 3, 3)).astype(np.float32)
     b = rng.standard_normal(16).astype(np.float32)
-    for engine, expected in [(FastEngine(), [(16, 16)]),
-                             (FastEngine(conv3x3="winograd"), [(16, 16), (16, 16), (8, 8), (8, 8)])]:
+    for engine, expected in [(get_engine("fast"), [(16, 16)]),
+                             (get_engine("fast", conv3x3="winograd"), [(16, 16), (16, 16), (8, 8), (8, 8)])]:
         seen.clear()
         for size in (16, 8):
             x = rng.standard_normal((1, 16, size, size)).astype(np.float32)
@@ -164,7 +165,7 @@ def test_images_of_few_tiles_take_im2col_unless_winograd_is_asked_for(monkeypatc
 def test_the_3x3_algorithm_is_a_backend_decision(backend, to_backend):
     w = to_backend(np.zeros((64, 64, 3, 3), dtype=np.float32))
     from minigrad.fast.engine import CONV3X3
-    chosen = FastEngine()._algorithm(w, 1, 1, (1, 64, 64, 64), forward=True)
+    chosen = get_engine("fast")._algorithm(w, 1, 1, (1, 64, 64, 64), forward=True)
     assert (chosen != "im2col") == (CONV3X3[backend] == "winograd")
 
 
@@ -174,7 +175,7 @@ def test_fixed_weights_transform_each_kernel_once_and_forget_it_with_the_kernel(
         weakref.ref(w)
     except TypeError:
         pytest.skip(f"{type(w)} cannot be watched: the fast engine recomputes its transform")
-    fixed, free = FastEngine(conv3x3="winograd", fixed_weights=True), FastEngine(conv3x3="winograd")
+    fixed, free = get_engine("fast", conv3x3="winograd", fixed_weights=True), get_engine("fast", conv3x3="winograd")
     m = fixed._algorithm(w, 1, 1, x.shape, forward=True)                 # the tile this image takes
     assert fixed._kernel(w, m) is fixed._kernel(w, m)                     # kept
     assert free._kernel(w, m) is not free._kernel(w, m)                   # computed each time
@@ -193,7 +194,7 @@ def test_kept_transforms_stay_within_their_budget(backend, to_backend):
     x, w, b, dout = inputs(1, 17, 6, 6, 18, "float32", to_backend)
     w2 = to_backend(np.ones((18, 17, 3, 3), np.float32))
     one = 36 * 18 * 17 * 4                                              # bytes of one F(4x4) U
-    engine = FastEngine(fixed_weights=True, winograd_tile=4, kernel_cache_bytes=one)
+    engine = get_engine("fast", fixed_weights=True, winograd_tile=4, kernel_cache_bytes=one)
     try:
         weakref.ref(w)
     except TypeError:
@@ -219,7 +220,7 @@ def test_float32_rounding_on_a_vgg_layer_stays_within_its_model_and_grows_with_t
     ref_dx = conv.conv2d_backward_im2col(dout, cache, need_dw=False)[0]
     models = {}
     for m in TILES:
-        engine = FastEngine(conv3x3="winograd", winograd_tile=m)
+        engine = get_engine("fast", conv3x3="winograd", winograd_tile=m)
         out, c32 = engine.conv2d_forward(*(a.astype(np.float32) for a in (x, w, b)), 1, 1)
         dx = engine.conv2d_backward(dout.astype(np.float32), c32, need_dw=False)[0]
         spread = conv_spread(x, w, b, 1, 1, m, "float32")[0]
