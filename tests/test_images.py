@@ -1,4 +1,4 @@
-"""Tests for vgg/images.py: reading every image mode, the Caffe pair, atomic saving, colour.
+"""Tests for vgg/images.py and vgg/colour.py: reading every image mode, the Caffe pair, atomic saving, colour.
 
 Every test file is made here with Pillow (or by hand, byte by byte, where Pillow
 cannot write the case) in pytest's tmp_path; nothing is downloaded.
@@ -14,9 +14,9 @@ from PIL import Image, ImageFile
 
 from minigrad.backend import gpu_available, to_device
 from vgg import images
-from vgg.images import (RGB_TO_YIQ, YIQ_TO_RGB, MEAN_BGR, ImageError, deprocess, load_image, luminance_transfer,
-                        match_color, open_image, preprocess, resize_longest, resize_to,
-                        rgb_to_yiq, save_image, yiq_to_rgb)
+from vgg.colour import RGB_TO_YIQ, YIQ_TO_RGB, luminance_transfer, match_color, rgb_to_yiq, yiq_to_rgb
+from vgg.images import (MEAN_BGR, ImageError, deprocess, load_image, open_image, preprocess,
+                        resize_longest, resize_to, save_image)
 
 from .helpers import file_size_limit
 from .error_model import U, assert_within, bound, gamma

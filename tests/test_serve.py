@@ -1,4 +1,4 @@
-"""stylize.py --serve (vgg/serve.py): the routes, the 404s, the limits, the run never waiting,
+"""stylize.py --serve (vgg/serve.py, vgg/serve_http.py): the routes, the 404s, the limits, the run never waiting,
 the port freed however the run ends, and the page in a real browser (headless Chromium).
 
 The page's server is tested in-process on a real 32 px run over random VGG weights, with
@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vgg import serve
+from vgg import serve_http
 from vgg.model import VGG19
 from vgg.run import Settings, Stylization
 from vgg.serve import LivePage
@@ -222,7 +222,7 @@ def test_requests_are_size_limited(page):
     # well before that, on however busy a machine, is "without waiting")
     t = time.perf_counter()
     status = exchange(port, b"GET / HTTP/1.1\r\nContent-Length: 1000000\r\n\r\n")[0]
-    assert status == 413 and time.perf_counter() - t < serve.HEAD_SECONDS / 2
+    assert status == 413 and time.perf_counter() - t < serve_http.HEAD_SECONDS / 2
     assert exchange(port, b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc")[0] == 501
     assert exchange(port, b"GET / HTTP/2.0\r\n\r\n")[0] == 505
     assert get(port, "/")[0] == 200                                      # and it still answers
@@ -232,10 +232,10 @@ def test_a_silent_client_is_dropped_after_the_time_limit(page):
     live, port, _, _ = page
     with socket.create_connection(("127.0.0.1", port)) as s:
         s.sendall(b"GET / HTTP/1.1\r\n")                                  # ... and nothing more
-        s.settimeout(serve.HEAD_SECONDS + 60)         # dropped at its limit, however busy
+        s.settimeout(serve_http.HEAD_SECONDS + 60)         # dropped at its limit, however busy
         t = time.perf_counter()
         assert s.recv(100) == b""                                         # closed by the server
-        assert serve.HEAD_SECONDS - 0.5 < time.perf_counter() - t
+        assert serve_http.HEAD_SECONDS - 0.5 < time.perf_counter() - t
 
 
 def test_clients_that_never_read_or_send_do_not_stall_the_run(run):
@@ -250,7 +250,7 @@ def test_clients_that_never_read_or_send_do_not_stall_the_run(run):
     reader.connect(("127.0.0.1", port))
     reader.sendall(f"GET /image.png HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
     hogs.append(reader)
-    for _ in range(serve.MAX_CLIENTS + 4):
+    for _ in range(serve_http.MAX_CLIENTS + 4):
         hogs.append(socket.create_connection(("127.0.0.1", port)))
     try:
         # The server takes connections in order: once it has closed the last one (no slot
@@ -265,7 +265,7 @@ def test_clients_that_never_read_or_send_do_not_stall_the_run(run):
             t = time.perf_counter()
             live.report(reports[-1], stylization)
             longest = max(longest, time.perf_counter() - t)
-        assert longest < serve.HEAD_SECONDS / 2, f"a report waited {longest:.3f} s on the server"
+        assert longest < serve_http.HEAD_SECONDS / 2, f"a report waited {longest:.3f} s on the server"
         # once the silent ones have timed out, the page is served again
         assert wait_until(lambda: get(port, "/state.json")[0] == 200)
     finally:
@@ -274,7 +274,7 @@ def test_clients_that_never_read_or_send_do_not_stall_the_run(run):
     live.board.last_request = 0.0                        # no page to linger for, so ...
     t = time.perf_counter()
     live.close(0)                                        # ... the end waits on none of them
-    assert time.perf_counter() - t < serve.HEAD_SECONDS / 2
+    assert time.perf_counter() - t < serve_http.HEAD_SECONDS / 2
     assert port_is_closed(port)
 
 
@@ -314,7 +314,7 @@ def test_a_served_run_ends_and_frees_its_port_with_silent_clients_connected(file
     # an event, not a sleep), so a fast machine cannot end it before they arrive.
     p, port = start_stylize(*quick(files, "--iters", 8, "-o", tmp_path / "out.png",
                                    "--serve", 0, "--no-browser"), hooks=["--at", "step", "wait"])
-    silent = [socket.create_connection(("127.0.0.1", port)) for _ in range(serve.MAX_CLIENTS + 2)]
+    silent = [socket.create_connection(("127.0.0.1", port)) for _ in range(serve_http.MAX_CLIENTS + 2)]
     try:
         p.stdin.write("go\n")
         p.stdin.flush()

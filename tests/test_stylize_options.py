@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from minigrad.backend import to_numpy
-from vgg import images
+from vgg import colour
 from vgg.layout import LAYER_NAMES
 from vgg.model import VGG19
 from vgg.transfer import Objective, layer_weights
@@ -109,7 +109,7 @@ def test_list_layers_prints_every_name(files):
 
 def chroma(img):
     """Mean absolute I and Q (YIQ colour) of an image: 0 for grey."""
-    yiq = images.rgb_to_yiq(np.asarray(img.convert("RGB"), np.float32))
+    yiq = colour.rgb_to_yiq(np.asarray(img.convert("RGB"), np.float32))
     return float(np.abs(yiq[..., 1:]).mean())
 
 
@@ -123,8 +123,8 @@ def test_preserve_colors_keeps_the_photos_colours_in_snapshots_too(files, tmp_pa
         img = Image.open(path)
         assert chroma(img) > 0.5 * chroma(photo), f"{path.name} lost the colours"
     if how == "luminance":                      # the photo's own I and Q, exactly (up to rounding)
-        iq = images.rgb_to_yiq(np.asarray(Image.open(out), np.float32))[..., 1:]
-        iq_photo = images.rgb_to_yiq(np.asarray(photo, np.float32))[..., 1:]
+        iq = colour.rgb_to_yiq(np.asarray(Image.open(out), np.float32))[..., 1:]
+        iq_photo = colour.rgb_to_yiq(np.asarray(photo, np.float32))[..., 1:]
         assert np.abs(iq - iq_photo).mean() < 4
 
 

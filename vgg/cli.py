@@ -22,6 +22,8 @@ from minigrad.backend import BACKENDS
 from minigrad.engines import ENGINES
 
 from . import images
+from .arg_types import (layer_list, nonnegative_float, nonnegative_int, port_number,
+                        positive_float, positive_int, weight_list)
 from .files import PlanError
 from .layout import CONV_SHAPES, LAYER_NAMES, POOLINGS, min_input_size
 from .outputs import Outputs
@@ -39,65 +41,6 @@ class Refusal(Exception):
     def __init__(self, message, status=2):
         super().__init__(message)
         self.status = status
-
-
-# ----------------------------------------------------------------------------- types
-
-def positive_int(text):
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text}")
-    return value
-
-
-def port_number(text):
-    value = int(text)
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be a port number 0..65535, got {text}")
-    return value
-
-
-def nonnegative_int(text):
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text}")
-    return value
-
-
-def nonnegative_float(text):
-    value = float(text)
-    if not value >= 0 or math.isinf(value):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
-    return value
-
-
-def positive_float(text):
-    value = nonnegative_float(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
-
-
-def weight_list(text):
-    try:
-        weights = [float(w) for w in text.split(",") if w.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be comma-separated numbers, got {text}")
-    if not weights or any(not (w >= 0) or math.isinf(w) for w in weights) or \
-            not 0 < sum(weights) < math.inf:
-        raise argparse.ArgumentTypeError(f"must be finite numbers >= 0, not all zero, with a "
-                                         f"finite sum, got {text}")
-    return weights
-
-
-def layer_list(text):
-    layers = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = [name for name in layers if name not in LAYER_NAMES]
-    if unknown or not layers:
-        raise argparse.ArgumentTypeError(
-            f"unknown layer name(s) {', '.join(unknown) or '(none given)'}; "
-            f"choose from {', '.join(LAYER_NAMES)}")
-    return layers
 
 
 # ----------------------------------------------------------------------------- the parser

@@ -29,7 +29,7 @@ from minigrad.backend import to_device
 from minigrad.engines import get_engine
 from minigrad.optim import LBFGS, Adam
 
-from . import images
+from . import colour, images
 from .layout import LAYER_NAMES, min_input_size
 from .transfer import CONTENT_LAYERS, STYLE_LAYERS, Objective, resize_array
 
@@ -209,10 +209,10 @@ class Stylization:
         content = content if s.mode != "style" else None
         styles = list(styles) if s.mode != "content" else []
         if s.preserve_colors == "luminance":      # Gatys et al. 2016b: transfer on luminance
-            self.colours, content = content, images.luminance_only(content)
-            styles = [images.recolor(images.luminance_only(p), content) for p in styles]
+            self.colours, content = content, colour.luminance_only(content)
+            styles = [colour.recolor(colour.luminance_only(p), content) for p in styles]
         elif s.preserve_colors == "histogram":    # ... or recolour the paintings first
-            styles = [images.recolor(p, content) for p in styles]
+            styles = [colour.recolor(p, content) for p in styles]
         self.content, self.styles, self.init = content, styles, init
         self.shapes = shapes or canvas_shapes(s, content, styles, warn)
         self.x = self.good = None                 # the current image; the last with a finite loss
@@ -290,7 +290,7 @@ class Stylization:
         from PIL import Image
         img = images.deprocess(self.x if x is None else x)
         if self.colours is not None:
-            colour = np.asarray(images.resize_to(self.colours, img.size[::-1]), np.float32)
-            rgb = images.luminance_transfer(np.asarray(img, np.float32), colour)   # (H, W, 3)
+            photo = np.asarray(images.resize_to(self.colours, img.size[::-1]), np.float32)
+            rgb = colour.luminance_transfer(np.asarray(img, np.float32), photo)    # (H, W, 3)
             img = Image.fromarray(np.round(rgb).astype(np.uint8))
         return img

@@ -1,7 +1,7 @@
 """The live page of stylize.py --serve (vgg/serve.py serves it): HTML, its style and its script.
 
 One self-contained page: no CDN, no web font, no external script; the browser is told so
-(vgg/serve.py's Content-Security-Policy allows this script and this style by their hashes,
+(vgg/serve_http.py's Content-Security-Policy allows this script and this style by their hashes,
 and requests to this server only). The script polls /state.json every POLL_MS, fetches
 /image.png when the image's version moves on, and draws everything else itself:
 
