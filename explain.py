@@ -72,7 +72,7 @@ def silent_backward(blocks, grads):
     return dx
 
 
-def main(argv=None):
+def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="explain.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--content", metavar="PATH", help="the photo (default: a synthetic one)")
     p.add_argument("--style", metavar="PATH", help="the painting (default: vgg/demo.py's)")
@@ -87,8 +87,12 @@ def main(argv=None):
     args = p.parse_args(argv)
     if args.size < 16:
         p.error("--size must be at least 16: conv5_1 sees each side divided by 16")
+    return args
 
-    # ------------------------------------------------------------------ set up
+
+def set_up(args):
+    """The objective (its targets P^l and A^l computed), the white-noise image x, and the
+    blocks from conv1_1 down to the deepest tap."""
     content = images.open_image(args.content) if args.content else synthetic_photo(args.size)
     style = images.open_image(args.style) if args.style else render_style(4 * args.size)
     content = images.resize_longest(content, args.size)
@@ -98,18 +102,19 @@ def main(argv=None):
     objective = Objective(model, c.shape, c, [s], None, CONTENT_LAYERS, STYLE_LAYERS,
                           args.alpha, args.beta, args.tv_weight)              # targets P^l and A^l
     x = np.random.default_rng(args.seed).standard_normal(c.shape).astype(np.float32)  # white noise
-    taps = objective.taps
-    depth = max(i for i, (name, _) in enumerate(model.blocks) if name in taps) + 1
+    depth = max(i for i, (name, _) in enumerate(model.blocks) if name in objective.taps) + 1
     blocks = model.blocks[:depth]                                             # conv1_1 .. conv5_1
-
     print(f"explain.py: one evaluation of eq. 7 at a {x.shape[3]}x{x.shape[2]} white-noise image "
           f"(Caffe space: BGR, mean pixel subtracted)")
     print(f"content {args.content or 'synthetic photo'}, style {args.style or 'vgg/demo.py render_style'}")
     print(f"alpha {args.alpha:g}, beta {args.beta:g}, tv weight {args.tv_weight:g}; "
           f"content layers {', '.join(objective.content_layers)}; "
           f"style layers {', '.join(objective.style_layers)} (w_l = 1/{len(objective.style_layers)})")
+    return objective, x, blocks
 
-    # ------------------------------------------------------------------ 1. forward
+
+def forward(objective, x, blocks):
+    """1. Down the network, printing each block; returns {tap: F^l}."""
     print("\nFORWARD: the image goes down the network (activations after each block's ReLU)")
     print(f"  {'layer':<8} {'shape':<18} {'mean':>9} {'max':>9} {'ReLU>0':>7}  tap")
     print(f"  {'input':<8} {shape_str(x):<18} {x.mean():>9.3f} {x.max():>9.3f} {'':>7}")
@@ -119,10 +124,13 @@ def main(argv=None):
         active = f"{layer[1].mask.mean():>6.1%}" if not name.startswith("pool") else ""
         print(f"  {name:<8} {shape_str(h):<18} {h.mean():>9.3f} {h.max():>9.2f} {active:>7}  "
               f"{role(name, objective)}")
-        if name in taps:
+        if name in objective.taps:
             F[name] = h
+    return F
 
-    # ------------------------------------------------------------------ 2. losses
+
+def loss_terms(objective, F, x):
+    """2. Each tap's loss and the gradient it sends down; returns (grads, total, dTV/dx)."""
     print("\nLOSSES: each tap's loss and dL/dF, the gradient it sends down (eqs. 1-6)")
     grads, content_total, style_total = {}, 0.0, 0.0
     for l in objective.content_layers:
@@ -147,8 +155,11 @@ def main(argv=None):
     print(f"  total (eq. 7): alpha L_content + beta L_style + tv TV = "
           f"{objective.alpha * content_total:.4g} + {objective.beta * style_total:.4g} + "
           f"{objective.tv_weight * tv:.4g} = {total:.6g}")
+    return grads, total, dtv
 
-    # ------------------------------------------------------------------ 3. backward
+
+def backward(objective, blocks, grads, dtv):
+    """3. Back up the network, printing the gradient's size below each step; returns dL/dx."""
     print("\nBACKWARD: the gradient comes back up, |g| = sqrt(sum g^2) below each step")
     dx = None
     for name, layer in reversed(blocks):
@@ -173,11 +184,14 @@ def main(argv=None):
     dx = dx + objective.tv_weight * dtv
     print(f"  {'pixels':<8} dL/dx                  -> {shape_str(dx):<18} |g| = {norm(dx):.4g}, "
           f"max |g| = {np.abs(dx).max():.4g}")
+    return dx
 
-    # ------------------------------------------------------------------ 3b. one term at a time
+
+def each_term_alone(objective, F, blocks, dtv, dx):
+    """3b. Each term's gradient at the pixels, by the same walk; they add up to dL/dx."""
     print("\nEACH TERM ALONE: its gradient at the pixels (backward is linear, so these add up)")
     parts = []
-    for l in taps:
+    for l in objective.taps:
         terms = [(kind, l) for kind, layers in (("content", objective.content_layers),
                                                  ("style", objective.style_layers)) if l in layers]
         for kind, _ in terms:
@@ -192,7 +206,15 @@ def main(argv=None):
     print(f"  {'tv':<15}                       -> at the pixels |g| = {norm(parts[-1]):.4g}")
     print(f"  sum of the parts vs dL/dx: relative error {relative_error(sum(parts), dx):.1e}")
 
-    # ------------------------------------------------------------------ 4. check
+
+def main(argv=None):
+    objective, x, blocks = set_up(parse_args(argv))
+    F = forward(objective, x, blocks)
+    grads, total, dtv = loss_terms(objective, F, x)
+    dx = backward(objective, blocks, grads, dtv)
+    each_term_alone(objective, F, blocks, dtv, dx)
+
+    # 4. The check: this replay against the code stylize.py runs.
     loss_ref, dx_ref = objective(x)
     err = relative_error(dx, dx_ref)
     print(f"\nCHECK: this replay against vgg.transfer.Objective: loss {total:.6g} vs {loss_ref:.6g}, "

@@ -13,12 +13,21 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-CHECKER_FILES = ("check.py", "cases.py", "harness.py", "diagnose.py", "reference.py")
+CHECKER_FILES = ("check.py", "cases.py", "layer_cases.py", "loss_cases.py", "harness.py", "diagnose.py",
+                 "reference.py")
 # Agreement demanded with the reference, relative to the largest entry. Both sides run in
 # float64 on a few dozen numbers: summed in another order, they differ by at most
 # gamma_n (about n 1e-16, n < 500 here) times the sum of the terms' sizes (Higham's bound,
 # tests/error_model.py), far below 1e-8; a slip moves an entry by 5e-7 or more.
 RTOL = 1e-8
+
+# Two causes several exercises share.
+OVERLAP = ("right where every input pixel is seen by one window, wrong where windows overlap: "
+           "a pixel seen by several windows must collect the SUM of what each one sends back "
+           "(`+=`, not `=`, which keeps only the last).")
+IGNORED_UPSTREAM = ("your gradient does not depend on the upstream gradient: it equals what an "
+                    "upstream gradient of 1 gives. Multiply by dout (for a loss, by dL: in the "
+                    "real objective that is its weight, alpha, beta w_l or the TV weight).")
 
 
 def scale_of(*arrays):

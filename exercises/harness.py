@@ -49,6 +49,16 @@ class Case:
 
 # ------------------------------------------------------------------ helpers
 
+def rng_of(seed):
+    return np.random.default_rng(seed)
+
+
+def away_from_zero(rng, shape, gap=0.05):
+    """Normal samples with |x| >= gap: no ReLU kink or pooling tie within a finite-difference step."""
+    x = rng.standard_normal(shape)
+    return np.where(np.abs(x) < gap, np.sign(x + 1e-300) * gap, x)
+
+
 def snapshot(obj):
     """A deep copy of the arrays inside nested tuples, lists and dicts."""
     if isinstance(obj, np.ndarray):
@@ -131,14 +141,34 @@ def check_backward(forward, backward, ref_forward, ref_backward, inputs, grad_na
     shape_upstream(d), if given, reshapes the drawn upstream gradient (e.g. symmetrises it).
     """
     rng = np.random.default_rng(1000 + seed)          # not the inputs' seed: dout is its own draw
+    out, cache, cache_ref = _forwards_agree(forward, ref_forward, inputs)       # step 1
+    d = upstream(out, rng)                                                      # step 2
+    d = shape_upstream(d) if shape_upstream else d
+    got = _learners_gradients(backward, d, cache, grad_names)                   # step 3
+    want = as_tuple(ref_backward(d, cache_ref), len(grad_names))
+    hints = signs(d, want) if signs else {}
+    for k, (name, g, w) in enumerate(zip(grad_names, got, want)):               # step 4
+        _compare_with_reference(name, np.asarray(g), np.asarray(w), hints.get(name, ()),
+                                shape_signs, (forward, inputs, k, d) if fd else None)
+    if fd:
+        for k, (name, g) in enumerate(zip(grad_names, got)):                    # step 5
+            _compare_with_finite_differences(name, np.asarray(g), forward, inputs, k, d)
+
+
+def _forwards_agree(forward, ref_forward, inputs):
+    """(out, cache, the reference's cache), once the given forward agrees with the reference's."""
     out, cache = forward(*inputs)
     out_ref, cache_ref = ref_forward(*inputs)
     if np.shape(out) != np.shape(out_ref) or not dg.close(np.asarray(out), np.asarray(out_ref)):
         raise Failure(["the given forward no longer agrees with the reference engine's forward."],
                       "the forward was edited. Restore it (git diff exercises/ shows what "
                       "changed) and keep your changes to the backward.")
-    d = upstream(out, rng)
-    d = shape_upstream(d) if shape_upstream else d
+    return out, cache, cache_ref
+
+
+def _learners_gradients(backward, d, cache, grad_names):
+    """The learner's backward(d, cache) as a tuple, once it has left d and the cache alone
+    and returned one gradient per name."""
     before = snapshot((d, cache))
     got = as_tuple(call_learner(backward, d, cache), len(grad_names))
     changed = first_change(before, (d, cache), "(dout, cache)")
@@ -151,33 +181,38 @@ def check_backward(forward, backward, ref_forward, ref_backward, inputs, grad_na
     if len(got) != len(grad_names):
         raise Failure([f"your function returned {len(got)} value(s)."],
                       f"it should return {len(grad_names)}: {', '.join(grad_names)}.")
-    want = as_tuple(ref_backward(d, cache_ref), len(grad_names))
-    hints = signs(d, want) if signs else {}
-    for k, (name, g, w) in enumerate(zip(grad_names, got, want)):
-        g, w = np.asarray(g), np.asarray(w)
-        if g.shape != w.shape:
-            raise Failure([f"{name} has shape {g.shape}, expected {w.shape}."],
-                          (shape_signs or {}).get(g.shape) or dg.explain_shape(g, w))
-        if not dg.close(g, w):
-            lines = dg.describe(name, g, w)
-            worst = [np.unravel_index(f, g.shape) for f in np.argsort(-np.abs(g - w), axis=None)[:3]]
-            if fd:
-                numeric = finite_differences(forward, inputs, k, d, worst)
-                lines.append("  finite differences at those entries: "
-                             + ", ".join(f"{v:.6g}" for v in numeric)
-                             + " (they side with the expected values)")
-            raise Failure(lines, dg.explain(name, g, w, hints.get(name, ())))
+    return got
+
+
+def _compare_with_reference(name, g, w, hints, shape_signs, fd):
+    """Failure if g differs from the reference's w: which entries, what finite differences
+    say there (fd = (forward, inputs, k, d), or None), and the likely cause."""
+    if g.shape != w.shape:
+        raise Failure([f"{name} has shape {g.shape}, expected {w.shape}."],
+                      (shape_signs or {}).get(g.shape) or dg.explain_shape(g, w))
+    if dg.close(g, w):
+        return
+    lines = dg.describe(name, g, w)
     if fd:
-        for k, (name, g) in enumerate(zip(grad_names, got)):
-            g = np.asarray(g)
-            indices = ref.sample_indices(g.shape, FD_SAMPLES, seed=k)
-            numeric = finite_differences(forward, inputs, k, d, indices)
-            analytic = np.array([g[i] for i in indices])
-            err = np.abs(numeric - analytic)
-            if err.max() > FD_RTOL * dg.scale_of(numeric, analytic):
-                i = int(err.argmax())
-                raise Failure([f"{name} agrees with the reference engine but not with finite "
-                               f"differences at {dg.where(name, indices[i])}: numeric "
-                               f"{numeric[i]:.6g}, analytic {analytic[i]:.6g}."],
-                              "the forward and the reference engine disagree about the "
-                              "function itself (please report this: it is the checker's bug).")
+        worst = [np.unravel_index(f, g.shape) for f in np.argsort(-np.abs(g - w), axis=None)[:3]]
+        forward, inputs, k, d = fd
+        numeric = finite_differences(forward, inputs, k, d, worst)
+        lines.append("  finite differences at those entries: "
+                     + ", ".join(f"{v:.6g}" for v in numeric)
+                     + " (they side with the expected values)")
+    raise Failure(lines, dg.explain(name, g, w, hints))
+
+
+def _compare_with_finite_differences(name, g, forward, inputs, k, d):
+    """Failure if g, which agrees with the reference, disagrees with finite differences."""
+    indices = ref.sample_indices(g.shape, FD_SAMPLES, seed=k)
+    numeric = finite_differences(forward, inputs, k, d, indices)
+    analytic = np.array([g[i] for i in indices])
+    err = np.abs(numeric - analytic)
+    if err.max() > FD_RTOL * dg.scale_of(numeric, analytic):
+        i = int(err.argmax())
+        raise Failure([f"{name} agrees with the reference engine but not with finite "
+                       f"differences at {dg.where(name, indices[i])}: numeric "
+                       f"{numeric[i]:.6g}, analytic {analytic[i]:.6g}."],
+                      "the forward and the reference engine disagree about the "
+                      "function itself (please report this: it is the checker's bug).")

@@ -27,14 +27,11 @@
 # 6. the gradient goes back through pooling and convolution, down to the pixels;
 # 7. and step by step, L-BFGS turns the noise into the photo as that layer sees it.
 #
-# Every function used here is the project's (`vgg.model.VGG19`, `minigrad.losses`,
-# `vgg.images`, `vgg.transfer.Objective`, `minigrad.optim.LBFGS`); the notebook only calls and
-# draws. The derivations are in [docs/backprop.md](../docs/backprop.md); the exercises in
-# [exercises/](../exercises/README.md) let you write each backward pass yourself.
-#
-# The source of this notebook is `notebooks/content_loss.py` (jupytext's percent format);
-# `notebooks/content_loss.ipynb` is built from it and run with
-# `jupytext --to ipynb --execute notebooks/content_loss.py`.
+# Every function used here is the project's; the notebook only calls and draws. The
+# derivations are in [docs/backprop.md](../docs/backprop.md); the exercises in
+# [exercises/](../exercises/README.md) let you write each backward pass yourself. The source
+# of this notebook is `notebooks/content_loss.py` (jupytext's percent format);
+# `python notebooks/build.py` builds and runs `notebooks/content_loss.ipynb` from it.
 
 # %% tags=["parameters"]
 # Parameters. tests/test_notebook.py runs the notebook with a tiny SIZE and STEPS.
@@ -132,11 +129,11 @@ print(f"VGG-19 with {weights_used}; content layer {LAYER}")
 # %% [markdown]
 # ## 1. The two images
 #
-# The photo $p$ is Grace Hopper (a US Navy photograph in the public domain that matplotlib
-# ships). `vgg.images.preprocess` turns it into the network's input convention, Caffe's: BGR
-# channels, 0..255, ImageNet's mean pixel subtracted. The image $x$ starts as white noise of
-# standard deviation 1 in that space (`stylize.py --init noise`, the paper's start): mean grey
-# with a speckle too faint to see, so it is also shown amplified 40 times.
+# The photo $p$ is Grace Hopper (a public-domain US Navy photograph that matplotlib ships).
+# `vgg.images.preprocess` turns it into Caffe's input convention: BGR, 0..255, ImageNet's mean
+# pixel subtracted. The image $x$ starts as white noise of standard deviation 1 in that space
+# (`stylize.py --init noise`, the paper's start): mean grey with a speckle too faint to see, so
+# it is also shown amplified 40 times.
 
 # %%
 photo = images.resize_longest(images.open_image(demo_photo_path()), SIZE)
@@ -149,12 +146,11 @@ show([images.deprocess(x), images.deprocess(40 * x), photo],
 # %% [markdown]
 # ## 2. Through VGG-19: the feature maps F and P
 #
-# `model.forward(image, [LAYER])` runs the image down the network up to the content layer and
-# returns that layer's activations: $N_l$ feature maps of $M_l$ pixels each, the output of the
-# layer's ReLU. $P$ is the photo's, kept as the target; $F$ is the noise's. The forward of $x$
-# runs last, so the layers now hold $x$'s caches (its ReLU masks, its pooling argmaxes) for the
-# way back. Below, the four maps on which the photo is most active, for the photo (top) and the
-# noise (bottom), each row on its own colour scale: the noise's activations are far smaller.
+# `model.forward(image, [LAYER])` runs the image down to the content layer and returns its ReLU's
+# output: $N_l$ feature maps of $M_l$ pixels each. $P$ is the photo's, kept as the target; $F$
+# is the noise's. The forward of $x$ runs last, so the layers hold $x$'s caches (ReLU masks,
+# pooling argmaxes) for the way back. Below, the photo's four most active maps, for the photo
+# (top) and the noise (bottom), each row on its own colour scale.
 
 # %%
 P = model.forward(p, [LAYER])[LAYER].copy()                    # the photo's features: the target
@@ -197,9 +193,8 @@ show([dF[0, c] for c in top], [f"F - P, map {c}" for c in top], cmap="RdBu_r", v
 # backward, $\bar x = \bar y \odot 1[x > 0]$, with the mask the forward kept. So the loss returns
 # the plain $F - P$, and the mask is applied one step later by the layer that owns it.
 #
-# The entries it stops are units that are off for the noise ($F = 0$) but on for the photo
-# ($P > 0$): the loss wants them on, but no small change of the image can switch them on from
-# below the kink. They are left to the units around them.
+# The entries it stops are units off for the noise ($F = 0$) but on for the photo ($P > 0$): no
+# small change of the image can switch them on from below the kink.
 
 # %%
 relu = dict(model.blocks)[LAYER][1]                            # the ReLU of the content layer
@@ -218,13 +213,11 @@ show([dF[0, c], (mask[0, c], {"cmap": "gray", "vmin": 0, "vmax": 1}), g[0, c]],
 # %% [markdown]
 # ## 5. The way back: pooling and convolution, down to the pixels
 #
-# From the content layer down, every block's backward carries the gradient one layer further:
-# a ReLU multiplies by its mask, a convolution applies its adjoint (the transposed
-# convolution), a max pooling sends each value to the position that was the maximum of its
-# window. This is `VGG19.backward`'s walk, done one layer at a time so that each step can be
-# seen. Each picture is the gradient's size at one place in the network, $\sqrt{\sum_c g_c^2}$
-# over the channels: its shape shrinks towards the deep layers, so the pictures grow on the
-# way down.
+# From the content layer down, each block's backward carries the gradient one layer further: a
+# ReLU multiplies by its mask, a convolution applies its adjoint (the transposed convolution), a
+# max pooling sends each value to its window's maximum. This is `VGG19.backward`'s walk, one
+# layer at a time. Each picture is the gradient's size there, $\sqrt{\sum_c g_c^2}$ over the
+# channels; the maps grow on the way down.
 
 # %%
 steps, g = [], dF
@@ -262,34 +255,35 @@ show([as_picture(-dx)], ["-dL/dx at the noise"], size=3.5)
 # %% [markdown]
 # ## 6. The image forms from noise
 #
-# L-BFGS (`minigrad.optim.LBFGS`, the paper's optimiser) evaluates the loss and the gradient
-# once per step and moves the image. Its first step is a tiny probe along $-\partial L/\partial x$
-# (an $\ell_1$ length of 1); from the second on it uses the curvature it has measured. Shown at
-# the steps in `SHOW_AT`, with the PSNR against the photo: at conv4_2 the arrangement comes
-# back first and the fine detail never quite does, because the deep layer does not keep it
-# (the paper's Figure 1; `figures.py --which fig1` makes it for five layers). The PSNR counts
-# pixel errors, which a deep layer barely constrains: it rises slowly from the grey start.
+# L-BFGS (`minigrad.optim.LBFGS`, the paper's optimiser) moves the image one step at a time.
+# Its line search evaluates the loss and the gradient at one or more points along the direction
+# and stops where the loss has fallen enough (docs/backprop.md, section 9); `step` returns the
+# loss there, at the new image. The first step has no curvature yet: it goes along
+# $-\partial L/\partial x$, trying first a step that changes the most-changed pixel by one
+# grey level; from the second on it uses the curvature it has measured. Shown at the steps in
+# `SHOW_AT`, with the PSNR against the photo: at conv4_2 the arrangement comes back first and
+# the fine detail never quite does, because the deep layer does not keep it (the paper's
+# Figure 1; `figures.py --which fig1` makes it for five layers).
 
 # %%
 opt = LBFGS(x, lr=1.0, history=100)
-frames, curve = {0: x}, []
+frames, curve = {0: x}, [loss0]                                # the loss at the start, then per step
 t0 = time.perf_counter()
 for step in range(1, STEPS + 1):
-    curve.append(opt.step(objective))                          # f at the old x, then x moves
+    curve.append(opt.step(objective))                          # x moves; the loss at the new x
     if step in SHOW_AT:
         frames[step] = opt.x
 seconds = time.perf_counter() - t0
 frames[STEPS] = opt.x                                          # the last image, always shown
-final_loss = objective(opt.x)[0]
-print(f"{STEPS} steps in {seconds:.1f} s ({seconds / max(STEPS, 1):.2f} s a step); "
-      f"L_content {curve[0]:.4g} -> {final_loss:.4g}")
+print(f"{STEPS} steps ({opt.n_evals} evaluations) in {seconds:.1f} s; "
+      f"L_content {curve[0]:.4g} -> {curve[-1]:.4g}")
 pictures = [images.deprocess(f) for f in frames.values()]
 show(pictures, [f"step {k}, {psnr(pic, photo):.1f} dB" for k, pic in zip(frames, pictures)],
      size=2.2, rows=-(-len(frames) // 5))
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 3))
-ax.semilogy(range(STEPS + 1), curve + [final_loss])              # the loss at every iterate
+ax.semilogy(range(STEPS + 1), curve)                           # the loss at every iterate
 ax.set_xlabel("L-BFGS step")
 ax.set_ylabel("L_content")
 ax.set_title(f"the content loss at {LAYER}")
@@ -299,10 +293,8 @@ plt.show()
 # %% [markdown]
 # ## Where to go from here
 #
-# * Change `LAYER` to `conv2_2` and run again: a shallow layer gives the photo back almost pixel
-#   for pixel.
+# * Set `LAYER = "conv2_2"` and run again: a shallow layer gives the photo back almost exactly.
 # * `python stylize.py --mode content --content photo.jpg --content-layers conv4_2 -o out.png`
 #   is this notebook's last step as a command.
-# * `python explain.py` traces one evaluation of the whole style-transfer objective, content
-#   and style, with numbers at every layer ([docs/walkthrough.md](../docs/walkthrough.md)).
+# * `python explain.py` traces the whole objective's evaluation ([walkthrough](../docs/walkthrough.md)).
 # * Write the backward passes used above yourself: `python exercises/check.py`.

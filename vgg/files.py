@@ -62,24 +62,38 @@ def make_plan(planned, inputs, overwrite):
     inputs: the paths the run reads. Linear in the number of paths (one stat each),
     so --save-every 1 over a long run is planned in a moment.
     """
-    def identity(path):
-        try:
-            st = os.stat(path)
-        except OSError:
-            return None                                    # not there (or a dangling link)
-        return st.st_dev, st.st_ino
-
-    sources = {os.path.realpath(p): p for p in inputs}
-    source_ids = {identity(p): p for p in inputs if identity(p)}
-    folders, taken, taken_ids = {}, {}, {}
+    plan = _Plan(inputs, overwrite)
     for what, path in planned:
-        path = Path(path)
-        folder = path.absolute().parent
-        if folder not in folders:
-            if not folder.is_dir():
-                raise PlanError(f"{what} {path}: the folder {path.parent} does not exist")
-            folders[folder] = (os.path.realpath(folder), name_max(folder))
-        real_folder, longest = folders[folder]
+        plan.add(what, Path(path))
+    for folder in plan.folders:
+        reason = check_writable(folder)
+        if reason:
+            raise PlanError(f"cannot write in {folder}: {reason}")
+    return [Path(p) for _, p in planned]
+
+
+def _identity(path):
+    """(device, inode) of what path names, or None if nothing (or a dangling link) is there."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+class _Plan:
+    """The paths planned so far, by real path and by identity, and the inputs to keep clear of."""
+
+    def __init__(self, inputs, overwrite):
+        self.overwrite = overwrite
+        self.sources = {os.path.realpath(p): p for p in inputs}
+        self.source_ids = {_identity(p): p for p in inputs if _identity(p)}
+        self.folders, self.taken, self.taken_ids = {}, {}, {}
+
+    def add(self, what, path):
+        """PlanError unless `path` can be written as `what`: its folder exists, its name fits,
+        it is no folder, no input, not planned twice, and new (or --overwrite)."""
+        real_folder, longest = self.folder_of(what, path)
         if len(os.fsencode(path.name)) > longest:
             raise PlanError(f"{what} {path}: the name is longer than the {longest} bytes the "
                             "file system allows")
@@ -87,23 +101,27 @@ def make_plan(planned, inputs, overwrite):
         if there and path.is_dir() or not path.name:
             raise PlanError(f"{what} {path} is a folder; give a file name")
         real = os.path.realpath(path) if there else os.path.join(real_folder, path.name)
-        ident = identity(path) if there else None
-        source = sources.get(real) or source_ids.get(ident)
+        ident = _identity(path) if there else None
+        source = self.sources.get(real) or self.source_ids.get(ident)
         if source:
             raise PlanError(f"{what} {path} is one of the inputs ({source}); choose another name")
-        other = taken.get(real) or taken_ids.get(ident)
+        other = self.taken.get(real) or self.taken_ids.get(ident)
         if other:
             raise PlanError(f"{what} {path} is also {other}; choose another name")
-        if there and not overwrite:
+        if there and not self.overwrite:
             raise PlanError(f"{path} already exists; choose another name or add --overwrite")
-        taken[real] = what
+        self.taken[real] = what
         if ident:
-            taken_ids[ident] = what
-    for folder in folders:
-        reason = check_writable(folder)
-        if reason:
-            raise PlanError(f"cannot write in {folder}: {reason}")
-    return [Path(p) for _, p in planned]
+            self.taken_ids[ident] = what
+
+    def folder_of(self, what, path):
+        """(real path, longest name allowed) of the folder path goes in, checked once each."""
+        folder = path.absolute().parent
+        if folder not in self.folders:
+            if not folder.is_dir():
+                raise PlanError(f"{what} {path}: the folder {path.parent} does not exist")
+            self.folders[folder] = (os.path.realpath(folder), name_max(folder))
+        return self.folders[folder]
 
 
 def claim(path):

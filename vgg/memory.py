@@ -64,35 +64,52 @@ def plan_memory(canvas, style_shapes, taps, history, optimizer, engine, have, si
         return need, None
     have = 0.9 * have                      # advice with room to spare: free memory moves
 
-    def scaled(shape, k):
-        return tuple(max(1, round(n * k)) for n in shape)
+    def fits(canvas_k=1.0, style_k=1.0, history=history):
+        """Whether the run fits with the canvas and the style images scaled by these factors."""
+        return run_bytes(_scaled(canvas, canvas_k), [_scaled(t, style_k) for t in style_shapes],
+                         taps, history, optimizer, engine) <= have
 
-    advice = []
-    for s in range(size // 16 * 16, 15, -16):                        # a smaller --size
-        k = s / size
-        if run_bytes(scaled(canvas, k), [scaled(t, k) for t in style_shapes], taps, history,
-                     optimizer, engine) <= have:
-            advice.append(f"--size {s}")
-            break
-    if optimizer == "lbfgs":                                        # a smaller --history
-        lo, hi = 0, history                                         # fits(lo) is checked below
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if run_bytes(canvas, style_shapes, taps, mid, optimizer, engine) <= have:
-                lo = mid
-            else:
-                hi = mid - 1
-        if lo >= 1 and run_bytes(canvas, style_shapes, taps, lo, optimizer, engine) <= have:
-            advice.append(f"--history {lo}")
+    advice = [_smaller_size(fits, size)]
+    if optimizer == "lbfgs":
+        advice.append(_smaller_history(fits, history))
     run_alone = estimate_bytes((1, 3) + tuple(canvas), taps, history, optimizer, engine)
     if run_alone <= have < need and style_shapes:                   # a style image is the problem
-        for tenth in range(int(style_scale * 10) - 1, 0, -1):
-            k = tenth / 10 / style_scale
-            if run_bytes(canvas, [scaled(t, k) for t in style_shapes], taps, history, optimizer,
-                         engine) <= have:
-                advice.append(f"--style-scale {tenth / 10:g}")
-                break
+        advice.append(_smaller_style_scale(fits, style_scale))
+    advice = [a for a in advice if a]
     return need, " or ".join(advice) if advice else "a smaller --size (none fits here)"
+
+
+def _scaled(shape, k):
+    return tuple(max(1, round(n * k)) for n in shape)
+
+
+def _smaller_size(fits, size):
+    """The largest --size below `size`, a multiple of 16, at which the run fits (the style
+    images shrinking with the canvas), as advice; None if none does."""
+    for s in range(size // 16 * 16, 15, -16):
+        if fits(s / size, s / size):
+            return f"--size {s}"
+    return None
+
+
+def _smaller_history(fits, history):
+    """The largest --history that fits (by bisection: memory grows with it), or None."""
+    lo, hi = 0, history
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if fits(history=mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return f"--history {lo}" if lo >= 1 and fits(history=lo) else None
+
+
+def _smaller_style_scale(fits, style_scale):
+    """The largest --style-scale below `style_scale`, in tenths, that fits, or None."""
+    for tenth in range(int(style_scale * 10) - 1, 0, -1):
+        if fits(style_k=tenth / 10 / style_scale):
+            return f"--style-scale {tenth / 10:g}"
+    return None
 
 
 def available_memory(backend):

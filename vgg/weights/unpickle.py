@@ -101,18 +101,8 @@ def _read_exactly(f, n, what):
     return chunk
 
 
-def load_torch_legacy(data):
-    """Parse the bytes of a legacy (non-zip) torch.save file -> {name: numpy array}.
-
-    Layout: four pickles (magic number, protocol version, system info, payload), then
-    a pickled list of storage keys, then per key an int64 element count and the raw
-    little-endian data. The payload can name storages before their bytes arrive, so it
-    is read as TensorRefs first and turned into arrays at the end.
-    """
-    if data[:2] == b"PK":
-        raise WeightsError("this is a zip-format torch file, not the legacy stream")
-    f = io.BytesIO(data)
-    unpickler = RestrictedUnpickler(f)
+def _read_pickles(unpickler):
+    """The five pickles of a legacy stream, checked: returns (payload, storage keys)."""
     try:
         magic = unpickler.load()
         if magic != TORCH_MAGIC:
@@ -134,7 +124,22 @@ def load_torch_legacy(data):
     if not (isinstance(keys, list) and all(isinstance(key, str) for key in keys)
             and sorted(keys) == sorted(unpickler.storages)):
         raise WeightsError("the list of storage keys does not match the storages used")
+    return payload, keys
 
+
+def load_torch_legacy(data):
+    """Parse the bytes of a legacy (non-zip) torch.save file -> {name: numpy array}.
+
+    Layout: four pickles (magic number, protocol version, system info, payload), then
+    a pickled list of storage keys, then per key an int64 element count and the raw
+    little-endian data. The payload can name storages before their bytes arrive, so it
+    is read as TensorRefs first and turned into arrays at the end.
+    """
+    if data[:2] == b"PK":
+        raise WeightsError("this is a zip-format torch file, not the legacy stream")
+    f = io.BytesIO(data)
+    unpickler = RestrictedUnpickler(f)
+    payload, keys = _read_pickles(unpickler)
     storages = {}
     for key in keys:
         dtype, numel = unpickler.storages[key]
