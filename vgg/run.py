@@ -49,7 +49,9 @@ def default_alpha(size):
     The content loss (eq. 1) sums over the M_l pixels of a layer, so it grows with
     the image; the style loss (eq. 4) divides by M_l^2 what grows as M_l^2, so it
     does not. A fixed alpha/beta would let the photo swamp the style at 512 px.
-    alpha/beta = 1e-2 at 256 px is the balance measured in ../shared/REFERENCE.md.
+    alpha/beta = 1e-2 at 256 px gives the familiar balanced result on the original VGG-19
+    weights (Tuebingen + Starry Night; docs/figures.md's Figure 3 sweeps it); the paper's
+    1e-3..1e-4 were for its own rescaled network.
     """
     return 1e-2 * (256 / size) ** 2
 
@@ -265,9 +267,9 @@ class Stylization:
             while opt.n_evals < s.iters:
                 seen.clear()
                 # The BLAS on one thread: the engine spreads the network over its own workers,
-                # and a multi-threaded BLAS beside them spins on a busy machine (measured: a
-                # 256 px run 5x slower at load 10 on 2 cores). Overflow in a diverging run is
-                # caught below as a non-finite loss, not printed as warnings.
+                # and a multi-threaded BLAS beside them spins, slowing a busy machine several
+                # times over (benchmarks/RESULTS.md). Overflow in a diverging run is caught
+                # below as a non-finite loss, not printed as warnings.
                 with np.errstate(over="ignore", invalid="ignore"), \
                         self._blas.limit(limits=1, user_api="blas"):
                     loss = opt.step(f, max_evals=s.iters - opt.n_evals)  # the loss at opt.loss_x

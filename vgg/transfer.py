@@ -15,9 +15,10 @@ Two normalisations of the terms (the `normalization` argument):
               for each pair (Figure 3's sweep uses this).
   "relative"  each term divided by the size of its own target
               (losses.relative_content_loss, relative_style_loss; TV divided by
-              the photo's own TV): every term is 0 at its target and 1 at a blank
-              image, whatever the painting and the size, so one alpha/beta gives
-              the same look everywhere (docs/backprop.md, "Scale-free terms").
+              the photo's own TV). The content and style terms are 0 at their
+              target and 1 at a blank image, and TV is 1 at the photo's own
+              smoothness, whatever the painting and the size, so one alpha/beta
+              gives the same look everywhere (docs/backprop.md, "Scale-free terms").
 
 `Objective.__call__` is the whole story of one iteration: features of x, each
 loss and its gradient, the gradients handed to VGG's backward, the image

@@ -1,15 +1,20 @@
 """FastEngine: the reference engine's eight functions (minigrad/reference.py), same arguments,
 same caches, same results within float rounding, several times faster.
 
-Every choice that makes it fast is an argument of the constructor, with its
-default here; a `plan` (minigrad/fast/plan.py), measured on the machine by
-minigrad/fast/tune.py, replaces the CPU defaults with what is fastest there:
+Every choice that makes it fast is an argument of the constructor, with its default
+per backend in the constants below (the worker count's in threads.py); a `plan`
+(minigrad/fast/plan.py), measured on the machine by minigrad/fast/tune.py, replaces the
+CPU defaults with what is fastest there. Outside the engine, vgg/run.py holds NumPy's own
+BLAS to one thread while a run's loop works, so that it does not compete with the workers.
 
     conv3x3     'winograd' or 'im2col' for 3x3, stride-1, padding-1 convolutions
                 (VGG's), whatever the plan says. Default per backend, CONV3X3: on the
                 CPU Winograd's fewer multiplications win; on a GPU at 512 px its many
                 small transform kernels cost more in launches than im2col's one large
                 matrix product saves (measured on an H200: benchmarks/RESULTS.md).
+    winograd_min_channels
+                3x3 convolutions with fewer input or output channels than this (16:
+                conv1_1 takes 3) use im2col, whose one matrix product is then cheap.
     winograd_tile
                 Winograd's output tile m, F(2x2, 3x3) or F(4x4, 3x3): 2.25x or 4x fewer
                 multiplications (minigrad/fast/winograd.py); 2, 4, or a pair (forward,
@@ -47,10 +52,10 @@ minigrad/fast/tune.py, replaces the CPU defaults with what is fastest there:
                 kernel_cache_bytes of transforms in all.
     kernel_cache_bytes
                 the most memory kept transforms may take (KERNEL_CACHE_BYTES per
-                backend). U is a*a/9 times its kernel: VGG-19's up to conv5_1 take
-                92 MB in F(2x2) and 207 MB in F(4x4). Making F(4x4)'s afresh costs more
-                than its convolution saves on the 512-channel layers (a K = 9 matrix
-                product, memory-bound), so the CPU keeps both (benchmarks/RESULTS.md).
+                backend). U is a*a/9 times its kernel. Making F(4x4)'s afresh costs
+                more than its convolution saves on the 512-channel layers (a K = 9
+                matrix product, memory-bound), so the CPU keeps VGG-19's transforms in
+                both tiles (benchmarks/RESULTS.md has their sizes).
 
 Tests build engines with small bands, several threads and a low channel threshold,
 so that every path runs on small arrays.

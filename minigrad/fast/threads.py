@@ -18,13 +18,12 @@ variable MINIGRAD_THREADS may ask for fewer.
 
 Before their first job the workers write their BLAS's scratch memory once
 (`warm_blas`). OpenBLAS packs each matrix product's operands into a scratch
-buffer (32 MB, mapped lazily, one per concurrent caller), and its sgemm kernel
-prefetches past the end of the packed panel. Pages of that buffer never written
-are not mapped; on this project's AMD EPYC machine a one-thread product of
-512 x 512 by 512 x 256 ran at 10 GFLOP/s while the pages past its panel were
-unmapped (/proc/self/pagemap), and at 35 once some larger product had written
-them, for the rest of the process -- most likely a page-table walk for every
-prefetch that lands on an unmapped page (benchmarks/RESULTS.md has the hunt).
+buffer (mapped lazily, one per concurrent caller), and its sgemm kernel prefetches
+past the end of the packed panel. Pages of that buffer never written are not mapped,
+and a product whose prefetches land there ran several times slower than once some
+larger product had written them, for the rest of the process -- most likely a
+page-table walk for every such prefetch (benchmarks/RESULTS.md has the hunt and its
+figures).
 """
 import os
 import sys

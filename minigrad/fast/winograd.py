@@ -24,10 +24,10 @@ instead of 9*m*m (16 for 4 pixels, or 36 for 16). Shape letters as in conv.py, p
 
 Precision: F(4x4) multiplies by up to 5 and 8 in its transforms and divides by 24,
 and its a*a sums over the channels add up larger, partly cancelling terms, so its
-float32 rounding is about 20 times F(2x2)'s: on VGG-19's layer shapes, 4e-6 to 1.3e-5
-of the largest output, against 3e-7 to 6e-7 for F(2x2) and for im2col (measured
-against float64; tests/test_winograd.py holds F(4x4) to 2e-5 there). In float64
-both are exact to 1e-12 (the same tests), which checks the algebra.
+float32 rounding is about 20 times F(2x2)'s (benchmarks/RESULTS.md has the figures on
+VGG-19's layer shapes). tests/test_winograd.py holds both to bounds derived from the
+transforms' entries (tests/error_model.py, winograd_magnitude); in float64 they are exact
+to rounding, which checks the algebra.
 
 The image gradient needs no second algorithm: for stride 1 and padding 1,
     dx = conv(dout, w^T flipped)    = flip( conv(flip(dout), w^T) )
