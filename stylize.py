@@ -7,43 +7,43 @@
 
 This file is the story of a run; its options and their checks are vgg/cli.py's.
 Reads top to bottom: check the options, load the network and the images, hand them
-to the run (vgg/run.py: capture the targets with vgg/transfer.py, optimise
-`loss, grad = f(x)` with L-BFGS or Adam from minigrad/optim.py), follow its reports
-with a progress bar, a log and snapshots, save. Nothing is ever lost:
-images are written to a temporary file and renamed, an existing file is not
-overwritten without --overwrite (an input image never), Ctrl-C saves the
-current image, and a NaN stops the run keeping the last good image.
-Every refusal is one message on stderr: exit 2 for bad arguments, 1 for a
-failed run, 130 for Ctrl-C.
+to the run (vgg/run.py: the targets by vgg/transfer.py, `loss, grad = f(x)` optimised
+with minigrad/optim.py), follow its reports with a progress bar, a log and snapshots,
+save. Nothing is ever lost: images are written whole or not at all, no file is
+replaced without --overwrite (an input never), a signal (Ctrl-C, SIGTERM, SIGHUP,
+SIGQUIT) at any moment saves the current image, and a NaN keeps the last good one.
+Every refusal is one line on stderr: exit 2 for bad arguments, 1 for a failed run,
+128 + n for signal n (130 for Ctrl-C).
 """
 
-import os
-import signal
-import sys
-
 if __name__ == "__main__":
-    # From the first line: Ctrl-C or SIGTERM while Python is still importing NumPy and
-    # friends ends the program at once, in one line, with nothing written (main() then
-    # installs vgg/console.py's Signals, which save what the run has made).
-    def stop_at_once(signum, frame):
-        try:
-            os.write(2, f"\nstylize.py: stopped ({signal.Signals(signum).name}) while starting; "
-                        "nothing was written\n".encode())
-        except OSError:
-            pass
-        os._exit(128 + signum)
+    # From the first instruction: a signal that ends programs (Ctrl-C, SIGTERM, SIGHUP,
+    # SIGQUIT) while Python is still importing NumPy and friends ends the program at once,
+    # in one line, with nothing written; main() then installs vgg/console.py's Signals,
+    # which save what the run has made. _signal and os cost nothing to import here (the
+    # signal module would import enum first, a few milliseconds in which Ctrl-C is Python's).
+    import _signal
+    import os
 
-    signal.signal(signal.SIGINT, stop_at_once)
-    signal.signal(signal.SIGTERM, stop_at_once)
+    def stop_at_once(signum, frame):
+        name = {2: "SIGINT", 15: "SIGTERM", 1: "SIGHUP", 3: "SIGQUIT"}.get(signum, signum)
+        try:
+            os.write(2, f"\nstylize.py: stopped ({name}) while starting; nothing was written\n".encode())
+        finally:
+            os._exit(128 + signum)
+
+    for number in (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT):
+        _signal.signal(number, stop_at_once)
     from vgg.console import guard_standard_fds
     guard_standard_fds()            # a closed 0/1/2 gets the null device before any file opens
 
 # The imports come after the handlers on purpose: NumPy takes a moment to load.
+import sys  # noqa: E402
 import warnings
 
 from minigrad.backend import BackendUnavailable, backend_module
 from vgg.cli import (Refusal, build_parser, check_arguments, configure_demo, plan_outputs,
-                     print_layers)
+                     print_layers, write_demo_style)
 from vgg.console import SafeStream, Signals, Stop
 from vgg.files import PlanError, SaveError
 from vgg.images import ImageError, open_image
@@ -71,10 +71,12 @@ def main(argv=None):
             warnings.showwarning = lambda message, category, *rest, **kw: \
                 warn(f"{category.__name__}: {message}")          # a library's warning: one line
             try:
-                if args.demo:
-                    configure_demo(args, sys.argv[1:] if argv is None else argv)
-                settings = check_arguments(args)
+                demo_style = configure_demo(args, sys.argv[1:] if argv is None else argv) \
+                    if args.demo else None
+                settings = check_arguments(args, pending=[demo_style] if demo_style else [])
                 outputs = plan_outputs(args, signals, warn)
+                if args.demo:
+                    write_demo_style(args, demo_style)      # every option checked: now write
                 if args.serve is not None:
                     return run_served(args, settings, outputs, signals)
                 return run(args, settings, outputs, signals)
@@ -114,7 +116,11 @@ def run_served(args, settings, outputs, signals):
 
 
 def run(args, settings, outputs, signals, live=None):
-    """Claim the outputs, load, optimise, save; every way out keeps what the run has made."""
+    """Claim the outputs, load, optimise, save; every way out keeps what the run has made.
+
+    Once the work is over, or has been cut short, signals only wait: `signals.ending = True`
+    comes first in each of those places, an attribute store, before which Python runs no
+    signal handler (handlers run at calls and loops), so saving can never be interrupted."""
     say = (lambda *a: None) if args.quiet else (lambda m: print(m, file=sys.stderr))
     stylization = None
     try:
@@ -125,10 +131,13 @@ def run(args, settings, outputs, signals, live=None):
         stylization = prepare(args, settings, say)
         signals.check()
         history = follow(args, stylization, outputs, signals, live)
+        signals.ending = True                  # the last evaluation is done: keep its result
     except Refusal:
+        signals.ending = True
         outputs.release()
         raise
     except BaseException as error:             # a stop, a NaN, no memory, or a bug
+        signals.ending = True
         return salvage(error, stylization, outputs, signals)
     return save_and_report(settings, stylization, outputs, signals, history, say)
 
@@ -258,13 +267,16 @@ def kept(which, path):
 
 
 def finish(outputs, image, signals):
-    """Save the result (signals wait meanwhile); its path, or None with one line if nowhere."""
+    """Save the result (signals wait meanwhile); its path, or None with one line if nowhere.
+    Then no claimed name is left empty (a log claimed but never written is removed)."""
     outputs.close()
     try:
         path, why = outputs.save_result(image)
     except SaveError as e:
         print(f"stylize.py: error: {e}", file=sys.stderr)
         return None
+    finally:
+        outputs.release()
     if why:
         print(f"stylize.py: error: could not write {outputs.output} ({why}); "
               f"the result is saved in {path} instead", file=sys.stderr)

@@ -2,8 +2,8 @@
 
     python -m tests.hooked [--at PHASE[:N] ACTION] ... -- STYLIZE ARGUMENTS
 
-runs stylize.py as a program (its __main__ block, its signal handlers) after wrapping
-the functions where each phase of a run begins. At the N-th time PHASE begins (the
+runs stylize.py as a program (its __main__ block, its signal handlers), with the
+functions where each phase of a run begins wrapped as their modules are imported. At the N-th time PHASE begins (the
 first if N is not given), ACTION happens, then the phase goes on:
 
     wait          block until a line arrives on stdin (the test says "go")
@@ -11,9 +11,12 @@ first if N is not given), ACTION happens, then the phase goes on:
     signal:NAME   send this process SIGINT, SIGTERM, SIGHUP or SIGQUIT, right there
 
 Every phase beginning is announced on stdout as "phase NAME N", flushed, so a test can
-wait for an event instead of sleeping. Nothing here is imported by the program: the
-hooks exist only in this process. The phases, in the order a run meets them:
+wait for an event instead of sleeping (or list the phases of a whole run, as
+tests/test_signals.py does). Nothing here is imported by the program: the hooks exist
+only in this process. The phases, in the order a run meets them:
 
+    imports     stylize.py begins to import NumPy, after its first lines
+    claim       the output (and log) names taken by an exclusive create (vgg.files.claim)
     load        the weights are read (vgg.model.VGG19.load)
     targets     the photo's features and the paintings' Gram matrices (Objective)
     evaluate    each evaluation of eq. 7 and its gradient (Objective.__call__)
@@ -51,13 +54,10 @@ def parse(argv):
 
 
 def install(hooks):
-    """Wrap each phase's function so that its beginnings are counted, announced and acted on."""
-    import vgg.files
-    import vgg.images
-    import vgg.model
-    import vgg.outputs
-    import vgg.run
-    import vgg.transfer
+    """Count, announce and act on each phase's beginnings. Nothing of the project is imported
+    here: each module is wrapped as it is first imported (a finder on sys.meta_path), so
+    stylize.py's own first lines, its signal handlers, run before any of it, as they do in
+    a plain run; the phase "imports" is the moment stylize.py starts importing NumPy."""
     counts = {}
 
     def begin(phase):
@@ -75,25 +75,76 @@ def install(hooks):
             return inner(*args, **kwargs)
         setattr(owner, name, hooked)
 
-    wrap(vgg.model.VGG19, "load", "load")
-    wrap(vgg.transfer.Objective, "__init__", "targets")
-    wrap(vgg.transfer.Objective, "__call__", "evaluate")
-    wrap(vgg.outputs.Outputs, "log_step", "log")
-    wrap(vgg.outputs.Outputs, "snapshot", "snapshot")
-    wrap(vgg.outputs.Outputs, "close", "close")
-    wrap(vgg.run.Stylization, "image", "image")
-    wrap(vgg.images, "encode_image", "encode")          # the module vgg.outputs calls it in
-    wrap(vgg.files, "write_atomic", "write")
-    wrap(vgg.outputs, "loss_curves", "plot")
-    for name in ("replace", "link"):              # the rename (vgg/files.py calls os.<name>)
-        wrap(vgg.files.os, name, "rename")
-    reports = vgg.run.Stylization.reports
+    def wrap_reports(run):
+        reports = run.Stylization.reports
 
-    def hooked_reports(self):
-        for report in reports(self):
-            begin("step")
-            yield report
-    vgg.run.Stylization.reports = hooked_reports
+        def hooked_reports(self):
+            for report in reports(self):
+                begin("step")
+                yield report
+        run.Stylization.reports = hooked_reports
+
+    def wrap_files(files):
+        wrap(files, "write_atomic", "write")
+        wrap(files, "claim", "claim")
+        files.os = RenameWatch(files.os, lambda: begin("rename"))   # vgg/files.py's os only
+
+    after = {  # module: what to wrap once it has been executed
+        "vgg.model": lambda m: wrap(m.VGG19, "load", "load"),
+        "vgg.transfer": lambda m: (wrap(m.Objective, "__init__", "targets"),
+                                   wrap(m.Objective, "__call__", "evaluate")),
+        "vgg.outputs": lambda m: (wrap(m.Outputs, "log_step", "log"),
+                                  wrap(m.Outputs, "snapshot", "snapshot"),
+                                  wrap(m.Outputs, "close", "close"), wrap(m, "loss_curves", "plot")),
+        "vgg.run": lambda m: (wrap(m.Stylization, "image", "image"), wrap_reports(m)),
+        "vgg.images": lambda m: wrap(m, "encode_image", "encode"),
+        "vgg.files": wrap_files,
+    }
+    sys.meta_path.insert(0, PostImport(after, lambda: begin("imports")))
+
+
+class RenameWatch:
+    """The os module as vgg/files.py sees it, with a phase begun at each replace or link."""
+
+    def __init__(self, os_module, begin):
+        self._os, self._begin = os_module, begin
+
+    def replace(self, *args, **kwargs):
+        self._begin()
+        return self._os.replace(*args, **kwargs)
+
+    def link(self, *args, **kwargs):
+        self._begin()
+        return self._os.link(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._os, name)
+
+
+class PostImport:
+    """A finder that finds nothing itself: it calls first() when NumPy's import begins, and
+    after[name](module) once a module of `after` has been executed."""
+
+    def __init__(self, after, first):
+        self.after, self.first = after, first
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "numpy" and self.first:
+            first, self.first = self.first, None
+            first()
+        if name not in self.after:
+            return None
+        for finder in sys.meta_path:
+            spec = None if finder is self else finder.find_spec(name, path, target)
+            if spec is not None:
+                run_module, then = spec.loader.exec_module, self.after.pop(name)
+
+                def exec_module(module):
+                    run_module(module)
+                    then(module)
+                spec.loader.exec_module = exec_module
+                return spec
+        return None
 
 
 def act(action):

@@ -48,8 +48,9 @@ MUTANTS = {
                     'if host is not None and host not in (f"{HOST}:{port}", f"localhost:{port}"):',
                     'if host is not None and not host.startswith(("127.0.0.1", "localhost")):',
                     ["tests/test_serve.py::test_another_sites_name_for_the_address_is_404"]),
-    "coarsest scale": ("vgg/run.py", "        return self.size // 2 ** (self.scales - 1)",
-                       "        return self.size // 2 ** self.scales",
+    "coarsest scale": ("vgg/run.py",
+                       "        return self.size >> min(self.scales - 1, self.size.bit_length())",
+                       "        return self.size >> min(self.scales, self.size.bit_length())",
                        ["tests/test_stylize.py::"
                         "test_the_coarsest_scale_is_the_size_halved_once_per_scale_after_the_first"]),
     "checker rtol": ("exercises/diagnose.py", "RTOL = 1e-8", "RTOL = 1e-5",

@@ -241,7 +241,7 @@ def file_with(path, data):
 
 REFUSALS = {
     "missing":       (lambda p: p / "nowhere.jpg", "no such file"),
-    "directory":     (lambda p: p, "directory"),
+    "directory":     (lambda p: p, "is a folder"),
     "empty file":    (lambda p: file_with(p / "empty.png", b""), "empty"),
     "text as .jpg":  (lambda p: file_with(p / "notes.jpg", b"hello"), "not an image"),
     "truncated PNG": (lambda p: truncated(p, "cut.png", "PNG"), "truncated"),

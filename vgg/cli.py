@@ -21,7 +21,7 @@ from pathlib import Path
 from minigrad.backend import BACKENDS
 from minigrad.engines import ENGINES
 
-from . import images
+from . import files, images
 from .arg_types import (layer_list, nonnegative_float, nonnegative_int, port_number,
                         positive_float, positive_int, weight_list)
 from .files import PlanError
@@ -70,7 +70,8 @@ def build_parser():
     """The options, grouped; defaults from vgg.run.Settings (an argparse declaration table)."""
     d, w = DEFAULTS, WEIGHTS["relative"]
     p = Parser(prog="stylize.py", description="Paint a photo in the style of a painting: "
-               "Gatys, Ecker and Bethge, CVPR 2016.", formatter_class=HelpFormatter)
+               "Gatys, Ecker and Bethge, CVPR 2016.", formatter_class=HelpFormatter,
+               allow_abbrev=False)                  # --siz is an error, never --size
     g = p.add_argument_group("basic")
     g.add_argument("--content", metavar="PATH", help="the photo (not needed with --mode style)")
     g.add_argument("--style", metavar="PATH", nargs="+", help="one or more paintings "
@@ -165,8 +166,9 @@ def build_parser():
 
 # ----------------------------------------------------------------------------- checks
 
-def check_arguments(args):
-    """Refuse what cannot work before anything is loaded or written; the run's Settings."""
+def check_arguments(args, pending=()):
+    """Refuse what cannot work before anything is loaded or written; the run's Settings.
+    `pending`: input paths the program itself writes before the run (the demo's style)."""
     if args.mode != "style" and not args.content:
         raise Refusal(f"--mode {args.mode} needs --content")
     if args.mode != "content" and not args.style:
@@ -181,8 +183,9 @@ def check_arguments(args):
                       f"--mode {args.mode} has no such pair")
     if args.style_blend and not 0 < sum(args.style_blend) < math.inf:
         raise Refusal("--style-blend weights must not be all zero, and their sum must be finite")
-    if args.init not in INITS and not Path(args.init).is_file():
-        raise Refusal(f"--init: {args.init}: no such image file (or use noise, content, style)")
+    if args.init not in INITS and files.input_problem(args.init):
+        raise Refusal(f"--init {args.init}: {files.input_problem(args.init)} (give an image, "
+                      f"or one of {', '.join(INITS)})")
     for option, layers, given in [("--content-layer-weights", args.content_layers, args.content_layer_weights),
                                   ("--style-layer-weights", args.style_layers, args.style_layer_weights)]:
         if given is not None and len(given) != len(layers):
@@ -193,12 +196,22 @@ def check_arguments(args):
         raise Refusal(f"--size {args.size} with --scales {args.scales} is too small for "
                       f"{settings.deepest()}: its smallest scale must be at least "
                       f"{settings.min_side()} pixels")
-    if args.weights and Path(args.weights).is_dir():
-        raise Refusal(f"--weights {args.weights} is a folder; give the .h5 file")
-    if args.weights and not Path(args.weights).exists():
-        raise Refusal(f"--weights {args.weights}: no such file (without --weights, "
-                      "weights/vgg19.h5 is fetched on first use)")
+    check_inputs(args, pending)
     return settings
+
+
+def check_inputs(args, pending=()):
+    """Every file the run reads is a regular file it may read: refused here, in one line,
+    before any is opened (a named pipe or a device would block or never end)."""
+    named = [("--content", args.content)] if args.mode != "style" else []
+    named += [("--style", p) for p in args.style or []] if args.mode != "content" else []
+    weights = args.weights or (DEFAULT_WEIGHTS if DEFAULT_WEIGHTS.exists() else None)
+    for option, path in named + ([("--weights", weights)] if weights else []):
+        problem = None if path in [str(p) for p in pending] else files.input_problem(path)
+        if problem:
+            advice = {"--weights": " (without --weights, weights/vgg19.h5 is fetched on first "
+                                   "use)"}.get(option, "")
+            raise Refusal(f"{option} {path}: {problem}{advice}")
 
 
 def settings_of(args):
@@ -243,12 +256,16 @@ def print_layers():
 
 
 def configure_demo(args, argv):
-    """--demo, the Quick start: a 256 px, 100-iteration run on files that need no download."""
-    from .demo import demo_photo_path, render_style
+    """--demo, the Quick start: a 256 px, 100-iteration run on files that need no download.
+    Fills in what the command line left out; returns the path of the style image the demo
+    paints (write_demo_style writes it, once every option has been checked), or None if
+    --style was given. Options are never abbreviated (the parser allows no prefixes), so an
+    option given is seen here and kept."""
+    from .demo import demo_photo_path
     args.content = args.content or demo_photo_path()
+    style_path = None
     if not args.style:
         style_path = unused_name(Path("demo-style.png"))
-        images.save_image(render_style(), style_path)
         args.style = [str(style_path)]
     args.output = args.output or str(unused_name(Path("demo-stylized.png")))
     given = {a.split("=")[0] for a in argv}
@@ -256,6 +273,19 @@ def configure_demo(args, argv):
         args.size = 256
     if "--iters" not in given:
         args.iters = 100
+    return style_path
+
+
+def write_demo_style(args, style_path):
+    """Paint the demo's style image (if it is the demo's to paint) and say what the demo does."""
+    from .demo import render_style
+    if style_path is not None:
+        try:
+            files.write_atomic(style_path, images.encode_image(render_style(), style_path),
+                               replace=False)
+        except OSError as e:
+            raise Refusal(f"--demo: cannot write {style_path}: {files.describe(e)}; run the demo "
+                          "in a folder you can write to")
     print(f"demo: {args.content} in the style of {args.style[0]} "
           f"(full quality: python stylize.py --content {args.content} --style {args.style[0]} "
           f"--size 512 --iters 500 -o demo-512.png)", file=sys.stderr)

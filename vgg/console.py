@@ -9,10 +9,14 @@ user their image:
   written to the null device instead, and the run goes on to save its result.
   `guard_standard_fds` gives a closed descriptor 0, 1 or 2 (`2>&-`) the null
   device, so that a file the run opens can never become "stderr".
-- **Ctrl-C (SIGINT) or SIGTERM.** `Signals` turns both into a `Stop` exception
-  raised where the main thread is, so the run can save the current image and say
-  where; and `hold()` postpones a signal until a file being written is complete,
-  so that a result is never cut in half or left unsaved.
+- **A signal that ends programs**: Ctrl-C (SIGINT), SIGTERM (a system stopping it),
+  SIGHUP (its terminal closed), SIGQUIT (Ctrl-\\). `Signals` turns each into a `Stop`
+  exception raised where the main thread is, so the run can save the current image and
+  say where. Once a Stop is raised (again by `check()` if it was lost on its way), every
+  later signal only waits (`held`), and once the run's end begins (`ending`) so does
+  every signal, so that saving cannot itself be cut short; and
+  `hold()` postpones a signal until a file being written is complete, so that a result
+  is never cut in half or left unsaved.
 
 Python's own default (KeyboardInterrupt for SIGINT, death without a word for
 SIGTERM) would do neither; these are the usual answers of careful command-line
@@ -69,8 +73,14 @@ class SafeStream:
         return getattr(self.stream, name)
 
 
+# The signals that end a command-line program, and how a message names each.
+SAID = {signal.SIGINT: "interrupted (Ctrl-C)", signal.SIGTERM: "stopped (SIGTERM)",
+        signal.SIGHUP: "stopped (SIGHUP: the terminal was closed)",
+        signal.SIGQUIT: "stopped (SIGQUIT)"}
+
+
 class Stop(BaseException):
-    """SIGINT or SIGTERM arrived. A BaseException, as KeyboardInterrupt is, so that no
+    """A signal of SAID arrived. A BaseException, as KeyboardInterrupt is, so that no
     `except Exception` on the way swallows it."""
 
     def __init__(self, signum):
@@ -79,37 +89,46 @@ class Stop(BaseException):
 
     @property
     def said(self):
-        """How a message names it: 'interrupted (Ctrl-C)' or 'stopped (SIGTERM)'."""
-        return "interrupted (Ctrl-C)" if self.signum == signal.SIGINT else f"stopped ({self})"
+        """How a message names it: 'interrupted (Ctrl-C)', 'stopped (SIGTERM)', ..."""
+        return SAID[self.signum]
 
     @property
     def status(self):
-        return 128 + self.signum                       # the shell's convention: 130, 143
+        return 128 + self.signum                   # the shell's convention: 130, 143, 129, 131
 
 
 class Signals:
-    """While installed, SIGINT and SIGTERM raise Stop in the main thread, or wait in `hold()`.
+    """While installed, the signals of SAID raise Stop in the main thread (once), or wait.
 
         with Signals() as signals:
             ...                               # a signal here raises Stop
             with signals.hold():
                 write the file                # a signal here waits until the file is complete
             signals.check()                   # at safe points: a Stop that got lost is raised
+            signals.ending = True             # from here on every signal waits: the end is near
     """
-    NAMES = (signal.SIGINT, signal.SIGTERM)
+    NAMES = tuple(SAID)
 
     def __init__(self, then_ignore=False):
         self.held = None                               # a signal that arrived during hold()
         self.received = None                           # the first signal, delivered or not
         self.holding = 0
+        self.raised = False                            # a Stop was raised (perhaps lost on its way)
+        self.ending = False                            # the run is ending: every signal waits
         self.previous = {}
         self.then_ignore = then_ignore                 # at the end: ignore, not the old handlers
 
     def _handler(self, signum, frame):
         self.received = self.received or signum
-        if self.holding:
+        if self.holding or self.ending or self.raised:
             self.held = self.held or signum
             return
+        self._stop(signum)
+
+    def _stop(self, signum):
+        """Raise Stop. Signals after it only wait: the Stop is on its way to the code that
+        saves the run, which sets .ending first thing, and must not be cut short."""
+        self.raised = True
         raise Stop(signum)
 
     def check(self):
@@ -120,8 +139,8 @@ class Signals:
         "Exception ignored" and carries on, and the Stop is lost. Calling check()
         at safe points (after each step) delivers it after all.
         """
-        if self.received and not self.holding:
-            raise Stop(self.received)
+        if self.received and not self.holding and not self.ending:
+            self._stop(self.received)
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():   # only it may set handlers
@@ -152,6 +171,6 @@ class Signals:
             yield
         finally:
             self.holding -= 1
-            if then_stop and not self.holding and self.held:
+            if then_stop and not self.holding and self.held and not self.ending:
                 signum, self.held = self.held, None
-                raise Stop(signum)
+                self._stop(signum)

@@ -23,6 +23,7 @@ exclusive create for ownership, write-then-rename for atomicity.
 import errno
 import os
 import secrets
+import stat
 import tempfile
 from pathlib import Path
 
@@ -33,6 +34,27 @@ class PlanError(Exception):
 
 class SaveError(Exception):
     """Nothing could be written anywhere; the message says what was tried."""
+
+
+def input_problem(path):
+    """None if `path` is a regular file this process may read, else what is wrong, in a few
+    words. Only stat is used: a FIFO, a device or a socket is refused before it is opened
+    (opening a FIFO waits for a writer; a device may never end)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "no such file"
+    except OSError as e:
+        return describe(e)
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a file"
+    if not stat.S_ISREG(mode):
+        kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+                else "a device")
+        return f"is {kind}, not a regular file"
+    if not os.access(path, os.R_OK):
+        return "permission denied"
+    return None
 
 
 def name_max(folder):

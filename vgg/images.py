@@ -24,12 +24,14 @@ Shape letters: N (batch, always 1 here), C (channels, 3), H, W.
 """
 import io
 import os
+import warnings
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from minigrad.backend import to_numpy
 
+from . import files
 from .files import write_atomic
 
 MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)  # ImageNet mean, B, G, R
@@ -49,24 +51,31 @@ class ImageError(Exception):
 def open_image(path):
     """Open any image Pillow reads, fully decoded, upright (EXIF), as 8-bit RGB.
 
-    Raises ImageError, naming the file, for a missing path, a directory, an empty
-    or unreadable file, a file that is not an image, and a truncated image.
+    Raises ImageError, naming the file, for a missing path, a directory, a FIFO, device
+    or socket (refused before they are opened: reading one could wait forever), an empty
+    or unreadable file, a file that is not an image, an image whose header declares more
+    pixels than there is memory to decode, and a truncated image.
     """
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise ImageError(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise ImageError(f"{path}: is a directory, not an image file")
+    problem = files.input_problem(path)
+    if problem:
+        raise ImageError(f"{path}: {problem}")
     if os.path.getsize(path) == 0:
         raise ImageError(f"{path}: the file is empty (0 bytes)")
     try:
-        with Image.open(path) as img:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # memory decides
+            img = Image.open(path)                                           # the header only
+        with img:
+            _check_declared_size(img, path)
             img.load()                           # decode everything now: truncation fails here
             img = ImageOps.exif_transpose(img)   # a camera's "rotate me" tag, applied to the pixels
     except PermissionError:
         raise ImageError(f"{path}: permission denied") from None
     except UnidentifiedImageError:
         raise ImageError(f"{path}: not an image file, or a format Pillow cannot read") from None
+    except ImageError:
+        raise
     except Image.DecompressionBombError as e:
         raise ImageError(f"{path}: {e}") from None
     except Exception as e:  # OSError "image file is truncated", SyntaxError "broken PNG file", ...
@@ -74,6 +83,21 @@ def open_image(path):
     if img.width == 0 or img.height == 0:
         raise ImageError(f"{path}: the image has zero size ({img.width} x {img.height})")
     return _to_rgb(img, path)
+
+
+def _check_declared_size(img, path):
+    """ImageError if decoding the image as its header declares it would not fit in memory:
+    its own pixels, then an 8-bit RGB copy, twice over for the conversions on the way."""
+    from .memory import available_memory
+    w, h = img.size
+    bands = len(img.getbands())
+    depth = 4 if img.mode in ("I", "F") else 2 if img.mode.startswith("I;16") else 1
+    need = 2 * w * h * (bands * depth + 3)
+    have = available_memory("numpy")
+    if need > have:
+        raise ImageError(f"{path}: the image declares {w} x {h} pixels; decoding it needs about "
+                         f"{need / 2**30:.1f} GiB and only {have / 2**30:.1f} GiB is free "
+                         "(make the file smaller first)")
 
 
 def _to_rgb(img, path):

@@ -1,6 +1,7 @@
 """Planning a run's memory: how much it needs (`estimate_bytes`, `run_bytes`), how much there
 is (`available_memory`), and a setting that fits (`plan_memory`), so that a run that cannot
 fit is refused before it starts, with advice that works."""
+import math
 import os
 
 from minigrad.backend import get_cupy
@@ -83,33 +84,38 @@ def _scaled(shape, k):
     return tuple(max(1, round(n * k)) for n in shape)
 
 
-def _smaller_size(fits, size):
-    """The largest --size below `size`, a multiple of 16, at which the run fits (the style
-    images shrinking with the canvas), as advice; None if none does."""
-    for s in range(size // 16 * 16, 15, -16):
-        if fits(s / size, s / size):
-            return f"--size {s}"
-    return None
-
-
-def _smaller_history(fits, history):
-    """The largest --history that fits (by bisection: memory grows with it), or None."""
-    lo, hi = 0, history
+def _largest(fits, lo, hi):
+    """The largest whole n in [lo, hi] with fits(n), or None; fits must hold for every n
+    below one that fits (memory grows with each setting). By bisection: a few dozen
+    estimates, whatever the range."""
+    if hi < lo or not fits(lo):
+        return None
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if fits(history=mid):
+        if fits(mid):
             lo = mid
         else:
             hi = mid - 1
-    return f"--history {lo}" if lo >= 1 and fits(history=lo) else None
+    return lo
+
+
+def _smaller_size(fits, size):
+    """The largest --size below `size`, a multiple of 16, at which the run fits (the style
+    images shrinking with the canvas), as advice; None if none does."""
+    n = _largest(lambda n: fits(16 * n / size, 16 * n / size), 1, size // 16)
+    return f"--size {16 * n}" if n else None
+
+
+def _smaller_history(fits, history):
+    """The largest --history that fits, or None."""
+    n = _largest(lambda n: fits(history=n), 1, history)
+    return f"--history {n}" if n else None
 
 
 def _smaller_style_scale(fits, style_scale):
     """The largest --style-scale below `style_scale`, in tenths, that fits, or None."""
-    for tenth in range(int(style_scale * 10) - 1, 0, -1):
-        if fits(style_k=tenth / 10 / style_scale):
-            return f"--style-scale {tenth / 10:g}"
-    return None
+    n = _largest(lambda n: fits(style_k=n / 10 / style_scale), 1, math.ceil(style_scale * 10) - 1)
+    return f"--style-scale {n / 10:g}" if n else None
 
 
 def available_memory(backend):
@@ -118,11 +124,30 @@ def available_memory(backend):
         cp = get_cupy()
         free, _ = cp.cuda.runtime.memGetInfo()
         return free + cp.get_default_memory_pool().free_bytes()
+    free = None
     try:
         with open("/proc/meminfo") as f:                    # Linux: what the kernel can give
             for line in f:
                 if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
+                    free = int(line.split()[1]) * 1024
     except OSError:
         pass
-    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    if free is None:
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return min(free, _left_under_limits())
+
+
+def _left_under_limits():
+    """What this process may still map under its own limits (ulimit -v, -d), if it has any:
+    the limit less what it has already mapped (/proc/self/status)."""
+    try:
+        import resource
+        limits = [resource.getrlimit(r)[0] for r in (resource.RLIMIT_AS, resource.RLIMIT_DATA)]
+        with open("/proc/self/status") as f:
+            mapped = {k: int(v.split()[0]) * 1024 for k, v in
+                      (line.split(":", 1) for line in f) if k in ("VmSize", "VmData")}
+    except (ImportError, OSError, ValueError):
+        return math.inf
+    left = [limit - mapped.get(field, 0) for limit, field in zip(limits, ("VmSize", "VmData"))
+            if limit != resource.RLIM_INFINITY]
+    return max(0, min(left)) if left else math.inf

@@ -17,6 +17,8 @@ user is told where. While a file is being written, Ctrl-C and SIGTERM wait
 """
 import io
 import json
+import os
+import re
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -44,17 +46,52 @@ class Outputs:
         self.save_every, self.total = save_every, total_evals
         self.plot = plot_path(output) if plot else None
         self.log_path = Path(log) if log else None
-        marks = range(save_every, total_evals, save_every) if save_every else []
-        planned = [("--output", self.output)] + \
-            [("--save-every", numbered(output, i)) for i in marks] + \
-            ([("--plot", self.plot)] if plot else []) + \
+        planned = [("--output", self.output)] + ([("--plot", self.plot)] if plot else []) + \
             ([("--log", self.log_path)] if log else [])
         files.make_plan(planned, [Path(p) for p in inputs], overwrite)
+        if save_every and save_every < total_evals:
+            self._plan_snapshots([Path(p) for p in inputs], [p for _, p in planned])
         self.signals = signals
         self.claims = {}                  # {path: (device, inode)} of the names taken exclusively
         self.log = None                   # the open log file, from the first step on
         self.log_failed = False
         self.saved = None                 # (where, image) once the result is written
+
+    def is_snapshot(self, path):
+        """True if `path` names one of the --save-every images (out-0050.png, ...)."""
+        path = Path(path)
+        if os.path.realpath(path.parent) != os.path.realpath(self.output.parent):
+            return False
+        match = re.fullmatch(re.escape(self.output.stem) + r"-(\d{4,})" + re.escape(self.output.suffix),
+                             path.name)
+        if not match or f"{int(match.group(1)):04d}" != match.group(1):
+            return False
+        mark = int(match.group(1))
+        return mark % self.save_every == 0 and self.save_every <= mark < self.total
+
+    def _plan_snapshots(self, inputs, planned):
+        """make_plan's checks for the snapshots, without naming them one by one (there may be
+        millions): the longest name fits, none is an input or another planned file, and
+        without --overwrite none exists yet (one look at the folder)."""
+        last = (self.total - 1) // self.save_every * self.save_every
+        longest = numbered(self.output, last).name
+        if len(os.fsencode(longest)) > files.name_max(self.output.absolute().parent):
+            raise files.PlanError(f"--save-every {numbered(self.output, last)}: the name is longer "
+                                  "than the file system allows")
+        for path in inputs + planned:             # as given, and where a link leads
+            named = self.is_snapshot(path) or self.is_snapshot(os.path.realpath(path))
+            if named and os.path.realpath(path) != os.path.realpath(self.output):
+                what = "one of the inputs" if path in inputs else "also planned for another file"
+                raise files.PlanError(f"--save-every would write {path}, which is {what}; "
+                                      "choose another --output name")
+        if self.overwrite:
+            return
+        with os.scandir(self.output.absolute().parent) as entries:
+            for entry in entries:
+                if self.is_snapshot(self.output.parent / entry.name):
+                    raise files.PlanError(f"{self.output.parent / entry.name} already exists "
+                                          "(a --save-every image); choose another name or add "
+                                          "--overwrite")
 
     def _hold(self, then_stop=True):
         return self.signals.hold(then_stop) if self.signals else nullcontext()

@@ -118,8 +118,9 @@ class Settings:
         return min_input_size(self.deepest())
 
     def coarsest(self):
-        """The longest side of the first, coarsest scale: size / 2^(scales - 1), rounded down."""
-        return self.size // 2 ** (self.scales - 1)
+        """The longest side of the first, coarsest scale: size / 2^(scales - 1), rounded down
+        (a shift: no power of two is built, however large --scales is)."""
+        return self.size >> min(self.scales - 1, self.size.bit_length())
 
     def sizes(self):
         """The longest side at each scale, coarse to fine (at least one pixel)."""

@@ -15,6 +15,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from ..files import input_problem
 from ..layout import CONV_NAMES, CONV_SHAPES
 from .messages import MANUAL_ROUTE, WeightsError
 
@@ -77,21 +78,29 @@ def write_h5(params, path, attrs=None):
             os.remove(tmp)
 
 
-def _numbers(f, key, path):
-    """The dataset f[key] as float32; WeightsError if it is a group, text or absent."""
-    item = f.get(key)
+def _numbers(f, key, path, shape):
+    """The dataset f[key] as float32; WeightsError if it is a group, text or absent, or if
+    its metadata declares another shape than `shape` (checked before a byte is read, so a
+    small file that declares a huge array is refused at once)."""
+    item = f.get(key) if isinstance(key, str) else key
+    name = key if isinstance(key, str) else item.name
     if item is None:
         raise WeightsError(f"{path}: layer {key.split('/')[0]} is missing")
     if not isinstance(item, h5py.Dataset) or item.dtype.kind not in "fiu":
-        raise WeightsError(f"{path}: {key} should be an array of numbers, but holds "
+        raise WeightsError(f"{path}: {name} should be an array of numbers, but holds "
                            f"{'a group' if isinstance(item, h5py.Group) else item.dtype}")
+    if item.shape != tuple(shape):
+        raise WeightsError(f"{path}: {name} declares shape {item.shape}, expected {tuple(shape)} "
+                           "(not VGG-19's weights, or a damaged file)")
     return item[()].astype(np.float32)
 
 
 def _read_project_h5(f, path):
     params = {}
     for name in CONV_NAMES:
-        params[name] = (_numbers(f, f"{name}/W", path), _numbers(f, f"{name}/b", path))
+        K = CONV_SHAPES[name][0]
+        params[name] = (_numbers(f, f"{name}/W", path, CONV_SHAPES[name]),
+                        _numbers(f, f"{name}/b", path, (K,)))
     check_params(params, str(path))
     stored = f.attrs.get("sha256")
     if params_checksum(params) != stored:
@@ -122,15 +131,10 @@ def _read_keras_h5(f, path):
         kernel, bias = _keras_datasets(group) if isinstance(group, h5py.Group) else (None, None)
         if kernel is None or bias is None:
             raise WeightsError(f"{path}: layer {keras_name(name)} ({name}) is missing")
-        if kernel.dtype.kind not in "fiu" or bias.dtype.kind not in "fiu":
-            raise WeightsError(f"{path}: layer {keras_name(name)} holds {kernel.dtype} and "
-                               f"{bias.dtype}, not arrays of numbers")
-        W = kernel[()].astype(np.float32)  # (KH, KW, C, K)
-        if W.ndim != 4:
-            raise WeightsError(f"{path}: layer {keras_name(name)} has a kernel of shape "
-                               f"{W.shape}, expected (KH, KW, C, K)")
+        K, C, KH, KW = CONV_SHAPES[name]
+        W = _numbers(f, kernel, path, (KH, KW, C, K))                     # Keras: (KH, KW, C, K)
         params[name] = (np.ascontiguousarray(W.transpose(3, 2, 0, 1)),  # (K, C, KH, KW)
-                        bias[()].astype(np.float32))
+                        _numbers(f, bias, path, (K,)))
     check_params(params, str(path))  # no checksum in a Keras file: shapes and values only
     return params
 
@@ -142,6 +146,8 @@ def read_weights(path):
         raise WeightsError(f"weights file not found: {path}\n{MANUAL_ROUTE}")
     if path.is_dir():
         raise WeightsError(f"{path} is a folder; give the weights file (.h5) itself")
+    if input_problem(path):                    # a FIFO or a device: never opened
+        raise WeightsError(f"{path}: {input_problem(path)}; give the weights file (.h5) itself")
     try:
         with h5py.File(path, "r") as f:
             if f.attrs.get("format") == FORMAT:
