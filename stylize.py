@@ -17,23 +17,24 @@ Every refusal is one line on stderr: exit 2 for bad arguments, 1 for a failed ru
 """
 
 if __name__ == "__main__":
-    # From the first instruction: a signal that ends programs (Ctrl-C, SIGTERM, SIGHUP,
-    # SIGQUIT) while Python is still importing NumPy and friends ends the program at once,
-    # in one line, with nothing written; main() then installs vgg/console.py's Signals,
-    # which save what the run has made. _signal and os cost nothing to import here (the
-    # signal module would import enum first, a few milliseconds in which Ctrl-C is Python's).
+    # From the first instruction, a signal that ends programs ends this one at once, in one
+    # line, nothing written, until main() installs vgg/console.py's Signals, which save the
+    # run. _signal and os are free here (signal would import enum first: milliseconds lost).
     import _signal
     import os
+    names = {_signal.SIGINT: "SIGINT", _signal.SIGTERM: "SIGTERM", _signal.SIGHUP: "SIGHUP",
+             _signal.SIGQUIT: "SIGQUIT", _signal.SIGXCPU: "SIGXCPU"}
 
     def stop_at_once(signum, frame):
-        name = {2: "SIGINT", 15: "SIGTERM", 1: "SIGHUP", 3: "SIGQUIT"}.get(signum, signum)
         try:
-            os.write(2, f"\nstylize.py: stopped ({name}) while starting; nothing was written\n".encode())
+            os.write(2, f"\nstylize.py: stopped ({names[signum]}) while starting; nothing was "
+                        "written\n".encode())
         finally:
             os._exit(128 + signum)
 
-    for number in (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT):
+    for number in names:
         _signal.signal(number, stop_at_once)
+    _signal.signal(_signal.SIGXFSZ, _signal.SIG_IGN)   # past ulimit -f, a write fails, not the run
     from vgg.console import guard_standard_fds
     guard_standard_fds()            # a closed 0/1/2 gets the null device before any file opens
 

@@ -16,7 +16,7 @@ tests/test_signals.py does). Nothing here is imported by the program: the hooks 
 only in this process. The phases, in the order a run meets them:
 
     imports     stylize.py begins to import NumPy, after its first lines
-    claim       the output (and log) names taken by an exclusive create (vgg.files.claim)
+    claim       the output (and log) names taken by an exclusive create (vgg.claims.claim)
     load        the weights are read (vgg.model.VGG19.load)
     targets     the photo's features and the paintings' Gram matrices (Objective)
     evaluate    each evaluation of eq. 7 and its gradient (Objective.__call__)
@@ -86,7 +86,6 @@ def install(hooks):
 
     def wrap_files(files):
         wrap(files, "write_atomic", "write")
-        wrap(files, "claim", "claim")
         files.os = RenameWatch(files.os, lambda: begin("rename"))   # vgg/files.py's os only
 
     after = {  # module: what to wrap once it has been executed
@@ -99,6 +98,7 @@ def install(hooks):
         "vgg.run": lambda m: (wrap(m.Stylization, "image", "image"), wrap_reports(m)),
         "vgg.images": lambda m: wrap(m, "encode_image", "encode"),
         "vgg.files": wrap_files,
+        "vgg.claims": lambda m: wrap(m, "claim", "claim"),
     }
     sys.meta_path.insert(0, PostImport(after, lambda: begin("imports")))
 

@@ -271,6 +271,51 @@ def test_a_second_run_with_the_same_output_is_refused_while_the_first_works(inpu
         first.kill()
 
 
+def test_the_empty_output_of_a_killed_run_is_taken_over_by_the_next(inputs, tmp_path):
+    out, log = tmp_path / "o.png", tmp_path / "log.jsonl"
+    first = start(base(inputs, "-o", out, "--log", log, "--iters", 100000))
+    try:
+        wait_for(lambda: lines(log) >= 1)
+        first.kill()                                  # SIGKILL: nothing can remove its claim
+        first.wait(timeout=60)
+    finally:
+        first.kill()
+    assert out.exists() and out.stat().st_size == 0
+    second = run(base(inputs, "-o", out))             # no --overwrite needed: the file is empty
+    assert second.returncode == 0, second.stderr
+    assert Image.open(out).size == (32, 25)
+
+
+def test_a_claim_is_taken_over_only_when_empty_and_unlocked(tmp_path):
+    from vgg import claims
+    mine = claims.claim(tmp_path / "live.png")                 # this run's claim, locked
+    assert not claims.abandoned(tmp_path / "live.png")
+    with pytest.raises(FileExistsError):
+        claims.claim(tmp_path / "live.png")                    # another run cannot take it
+    (tmp_path / "left.png").write_bytes(b"")                   # a killed run's, unlocked
+    assert claims.abandoned(tmp_path / "left.png")
+    taken = claims.claim(tmp_path / "left.png")
+    (tmp_path / "full.png").write_bytes(b"x")                  # anything with bytes in it
+    assert not claims.abandoned(tmp_path / "full.png")
+    with pytest.raises(FileExistsError):
+        claims.claim(tmp_path / "full.png")
+    for name, identity in (("live.png", mine), ("left.png", taken)):
+        claims.release(tmp_path / name, identity)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["full.png"]
+
+
+def test_the_cpu_time_limit_ends_the_run_like_ctrl_c(inputs, tmp_path):
+    out, log = tmp_path / "o.png", tmp_path / "log.jsonl"
+    cpu_seconds = 8        # well past start-up (about 1 s of CPU, however loaded the machine)
+
+    def limit_cpu():
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, resource.RLIM_INFINITY))
+    r = run(base(inputs, "-o", out, "--log", log, "--iters", 10 ** 7), preexec_fn=limit_cpu)
+    assert r.returncode == 128 + signal.SIGXCPU, r.stderr
+    assert "Traceback" not in r.stderr and str(out) in r.stderr
+    assert Image.open(out).size == (32, 25) and lines(log) >= 1
+
+
 def test_an_output_replaced_during_the_run_is_kept_and_ours_is_rescued(inputs, tmp_path):
     out, log = tmp_path / "o.png", tmp_path / "log.jsonl"
     p = start(base(inputs, "-o", out, "--log", log, "--iters", 100000))

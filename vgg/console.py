@@ -76,7 +76,8 @@ class SafeStream:
 # The signals that end a command-line program, and how a message names each.
 SAID = {signal.SIGINT: "interrupted (Ctrl-C)", signal.SIGTERM: "stopped (SIGTERM)",
         signal.SIGHUP: "stopped (SIGHUP: the terminal was closed)",
-        signal.SIGQUIT: "stopped (SIGQUIT)"}
+        signal.SIGQUIT: "stopped (SIGQUIT)",
+        signal.SIGXCPU: "stopped (SIGXCPU: the CPU time limit was reached)"}
 
 
 class Stop(BaseException):

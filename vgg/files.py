@@ -8,8 +8,8 @@ stylize.py writes four kinds of file: the result, the --save-every snapshots, th
   weights: compared as files, so links count), name one file twice, write into a
   folder that is missing or not writable (found out by creating a file there),
   or use a name longer than the file system allows.
-- `claim` takes a name with an exclusive create, so that a second run started
-  with the same --output is refused while the first one is still working.
+- vgg/claims.py takes the output's name before the run (an exclusive create and a lock),
+  so that a second run with the same --output is refused while the first one works.
 - `write_atomic` writes bytes to a short temporary name beside the target and
   then renames it into place (or links it, when an existing file must not be
   replaced): a reader never sees a half-written file.
@@ -26,6 +26,8 @@ import secrets
 import stat
 import tempfile
 from pathlib import Path
+
+from . import claims
 
 
 class PlanError(Exception):
@@ -122,6 +124,11 @@ class _Plan:
         there = os.path.lexists(path)
         if there and path.is_dir() or not path.name:
             raise PlanError(f"{what} {path} is a folder; give a file name")
+        problem = input_problem(path) if there and os.path.exists(path) else None
+        if problem and "not a regular file" in problem and what != "--log":
+            # An image is renamed into place: never over /dev/null or a pipe. The log is
+            # written where it is, so --log /dev/stderr (with --overwrite) is allowed.
+            raise PlanError(f"{what} {path} {problem}; give the name of a file")
         real = os.path.realpath(path) if there else os.path.join(real_folder, path.name)
         ident = _identity(path) if there else None
         source = self.sources.get(real) or self.source_ids.get(ident)
@@ -130,7 +137,7 @@ class _Plan:
         other = self.taken.get(real) or self.taken_ids.get(ident)
         if other:
             raise PlanError(f"{what} {path} is also {other}; choose another name")
-        if there and not self.overwrite:
+        if there and not self.overwrite and not claims.abandoned(path):
             raise PlanError(f"{path} already exists; choose another name or add --overwrite")
         self.taken[real] = what
         if ident:
@@ -144,37 +151,6 @@ class _Plan:
                 raise PlanError(f"{what} {path}: the folder {path.parent} does not exist")
             self.folders[folder] = (os.path.realpath(folder), name_max(folder))
         return self.folders[folder]
-
-
-def claim(path):
-    """Create `path` empty and exclusively; return its identity (device, inode).
-
-    FileExistsError if it exists: another run (or anyone) has taken the name.
-    """
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        st = os.fstat(fd)
-    finally:
-        os.close(fd)
-    return st.st_dev, st.st_ino
-
-
-def still_ours(path, identity):
-    """True if `path` is still the empty file `claim` made."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return False
-    return (st.st_dev, st.st_ino) == identity and st.st_size == 0
-
-
-def release(path, identity):
-    """Remove a claimed file if it is still the empty one we made (a stop before any result)."""
-    if identity is not None and still_ours(path, identity):
-        try:
-            os.remove(path)
-        except OSError:
-            pass
 
 
 def write_atomic(path, data, replace=True):

@@ -22,7 +22,7 @@ import re
 from contextlib import nullcontext
 from pathlib import Path
 
-from . import files, images
+from . import claims, files, images
 
 
 def numbered(out, i):
@@ -108,7 +108,7 @@ class Outputs:
     def _claim_all(self):
         for path in [self.output] + ([self.log_path] if self.log_path else []):
             try:
-                self.claims[path] = files.claim(path)
+                self.claims[path] = claims.claim(path)
             except FileExistsError:
                 self.release()
                 raise files.PlanError(f"{path} already exists (another run may be writing it); "
@@ -121,7 +121,7 @@ class Outputs:
         """Give back the names claimed and still empty: a run stopped before any result."""
         self.close()
         for path, identity in self.claims.items():
-            files.release(path, identity)
+            claims.release(path, identity)
         self.claims.clear()
 
     def close(self):
@@ -178,7 +178,7 @@ class Outputs:
         data = images.encode_image(image, self.output)
         with self._hold(then_stop=False):
             try:
-                if self.overwrite or files.still_ours(self.output, self.claims.get(self.output)):
+                if self.overwrite or claims.still_ours(self.output, self.claims.get(self.output)):
                     where, why = files.write_or_rescue(self.output, data, replace=True)
                 else:                  # the name we claimed was removed or replaced meanwhile
                     where, why = files.write_or_rescue(
@@ -187,7 +187,7 @@ class Outputs:
                 self.release_output()                                # no empty file left behind
                 raise
             if where == self.output:
-                self.claims.pop(self.output, None)                   # it holds the result now
+                claims.unlock(self.claims.pop(self.output, None))     # it holds the result now
             else:
                 self.release_output()
         self.saved = (where, image)
@@ -195,7 +195,7 @@ class Outputs:
 
     def release_output(self):
         identity = self.claims.pop(self.output, None)
-        files.release(self.output, identity)
+        claims.release(self.output, identity)
 
     def save_plot(self, history, weights):
         """The weighted loss terms against the evaluations, as OUT-loss.png; a warning on failure."""
