@@ -8,12 +8,13 @@ computes (the loss weights per --normalization, the learning rate per optimiser)
 compared with the tables they come from (vgg.run.WEIGHTS, LEARNING_RATES). A stale README
 fails here.
 """
+import argparse
 import re
 
 import pytest
 
 from vgg import cli
-from vgg.run import INITS, LEARNING_RATES, WEIGHTS
+from vgg.run import INITS, LEARNING_RATES, WEIGHTS, Settings
 
 from .helpers import ROOT
 
@@ -68,6 +69,9 @@ def computed_default(option, cell, name):
         assert "1e-2 x (256 / size)^2" in paper, cell
     elif paper:
         assert numbers(paper)[0] == WEIGHTS["paper"][key], cell
+    if key == "tv":                                           # Fig. 1: the content loss alone
+        mode_content = re.search(r"`--mode content`\D*?(\d[\d.e-]*)", cell)
+        assert mode_content and float(mode_content.group(1)) == Settings(mode="content").tv_weight
 
 
 def check_default(option, action, cell, name):
@@ -76,7 +80,7 @@ def check_default(option, action, cell, name):
         computed_default(option, cell, name)
     elif option == "--weights":
         assert cell == "weights/vgg19.h5"
-    elif default is None or default is False:
+    elif default is None or default is False or default == argparse.SUPPRESS:    # --version
         assert cell in OFF[name], f"{option}: the parser has no default, the table says {cell!r}"
     elif isinstance(default, list):
         assert cell == ",".join(default), f"{option}: {cell!r} against {default}"

@@ -437,6 +437,11 @@ def test_the_page_in_a_real_browser(files, tmp_path):
         assert re.search(r'id="image"[^>]*src="blob:', dom)
         assert dom.count('class="bar ') == 6                              # conv4_2 and 5 style layers
         assert "conv5_1" in dom and "normalization" in dom                 # layers and settings
+        assert float(attribute(dom, "left", "data-seconds")) > 0           # the time left
+        assert re.search(r'id="left"[^>]*>about [^<]* left<', dom)
+        assert int(attribute(dom, "inputs", "data-count")) == 2            # photo and painting
+        assert len(re.findall(r'<img src="data:image/jpeg;base64,', dom)) == 2
+        assert "photo: " in dom and "painting: " in dom and "content.png" in dom
     # the counter and the image advanced between the two visits
     assert int(attribute(second, "counter", "data-evals")) > evals
     assert int(attribute(second, "image", "data-version")) > int(attribute(first, "image", "data-version"))

@@ -150,7 +150,7 @@ def refusals(files, tmp):
         "zero size": ["--content", c, "--style", s, "--weights", w, "--size", 0],
         "negative iterations": ["--content", c, "--style", s, *base, "--iters", -3],
         "negative weight": ["--content", c, "--style", s, *base, "--style-weight", -1],
-        "unknown layer": ["--content", c, "--style", s, *base, "--content-layers", "relu4_2"],
+        "unknown layer": ["--content", c, "--style", s, *base, "--content-layers", "relu9_2"],
         "unknown backend": ["--content", c, "--style", s, *base, "--backend", "tpu"],
         "corrupt weights": ["--content", c, "--style", s, "--weights", tmp / "corrupt.h5",
                             "--iters", 1, "--size", 32],

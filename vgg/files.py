@@ -214,3 +214,12 @@ def describe(error):
     if error.errno in (errno.EFBIG,):
         return "file too large for this process's limit or the file system"
     return error.strerror or error.__class__.__name__
+
+
+def unused_name(path):
+    """path, or path-1, path-2, ... whichever does not exist yet."""
+    n, candidate = 0, path
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+    return candidate

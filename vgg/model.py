@@ -51,9 +51,10 @@ class VGG19:
         self.depth = 0                      # how many blocks the last forward ran
 
     @classmethod
-    def load(cls, path=None, pooling="max", engine="reference"):
-        """The network with the weights at `path` (default: weights/vgg19.h5, fetched if missing)."""
-        return cls(load_weights(path), pooling, engine)
+    def load(cls, path=None, pooling="max", engine="reference", say=None):
+        """The network with the weights at `path` (default: weights/vgg19.h5, fetched if
+        missing; `say` tells the fetch's progress, stderr if None)."""
+        return cls(load_weights(path, **({"say": say} if say else {})), pooling, engine)
 
     def params(self):
         """{conv name: (W, b)} as the layers hold them now (host or GPU arrays)."""

@@ -97,8 +97,8 @@ class Settings:
                 else default_alpha(self.size)
         if self.style_weight is None:
             self.style_weight = defaults["beta"]
-        if self.tv_weight is None:
-            self.tv_weight = defaults["tv"]
+        if self.tv_weight is None:           # Fig. 1 rebuilds the photo by the content loss alone
+            self.tv_weight = 0.0 if self.mode == "content" else defaults["tv"]
         if self.lr is None:
             self.lr = LEARNING_RATES[self.optimizer]
         if self.mode == "style" and self.init == "content":

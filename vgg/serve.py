@@ -11,6 +11,8 @@ The page (vgg/serve_page.py) polls two routes and draws the rest itself:
     GET /state.json  the run: step, evaluations, the weighted loss curves, each layer's own
                      term, the settings, and at the end how the run ended and where it saved
     GET /image.png   the latest image, as PNG (its number in the X-Image-Version header)
+    GET /inputs.json the photo and the paintings as small thumbnails (data: URLs) with their
+                     file names, once the run has loaded them (state.json's "inputs" says so)
 
 Everything is served from memory; no file is ever read from disk. The design keeps two
 promises, one to the run and one to the machine:
@@ -24,6 +26,7 @@ the PNG and the JSON itself, once per version, outside the lock.
 Only the loopback address, only the fixed routes: vgg/serve_http.py, the standard
 library's http.server on its own thread, on 127.0.0.1, with limits on every request.
 """
+import base64
 import io
 import json
 import math
@@ -79,6 +82,8 @@ class Board:
         self.last_request = 0.0                       # time.monotonic() of the page's last request
         self.final_image = None                       # the final image's version, once ended
         self.final_served = threading.Event()         # the page has fetched the end
+        self.inputs = b"{}"                           # /inputs.json, once the images are loaded
+        self.has_inputs = False
 
     # -- the run's side (main thread)
 
@@ -105,6 +110,13 @@ class Board:
                 self.image, self.image_version = image, self.image_version + 1
             self.version += 1
 
+    def show_inputs(self, inputs):
+        """The thumbnails of the photo and the paintings (thumbnails()), made by the run once."""
+        body = json.dumps(inputs).encode()
+        with self._lock:
+            self.inputs, self.has_inputs = body, True
+            self.version += 1
+
     def finish(self, state, message, image=None, saved=None):
         """The end of the run: how it ended, its final image and where that was saved."""
         with self._lock:
@@ -124,6 +136,7 @@ class Board:
                 return cached
             version = self.version
             snapshot = {"run": dict(self.run), "settings": self.settings, "total": self.total,
+                        "inputs": self.has_inputs,
                         "weights": self.weights, "image": self.image_version, **self.now,
                         "curves": {k: list(v) for k, v in self.curves.items()},
                         "layer_max": dict(self.layer_max)}
@@ -155,7 +168,28 @@ class Board:
 ENDINGS = {0: ("done", "done"),                       # stylize.py's exit status: the state
            130: ("interrupted", "interrupted (Ctrl-C)"),  # and what the page says
            143: ("stopped", "stopped (SIGTERM)"),
+           129: ("stopped", "stopped (SIGHUP: the terminal was closed)"),
+           131: ("stopped", "stopped (SIGQUIT)"),
+           152: ("stopped", "stopped (SIGXCPU: the CPU-time limit)"),
            1: ("stopped", "stopped on an error (the terminal says which)")}
+THUMBNAIL = 160          # longest side of the inputs' thumbnails on the page, pixels
+
+
+def thumbnails(stylization, settings):
+    """{"content": {"name", "src"} or None, "styles": [...]}: the run's photo and paintings,
+    small, as data: URLs (JPEG), with the file names the user gave."""
+    def one(image, name):
+        small = image.copy()
+        small.thumbnail((THUMBNAIL, THUMBNAIL))
+        buffer = io.BytesIO()
+        small.save(buffer, format="JPEG", quality=85)
+        return {"name": os.path.basename(str(name)), "path": str(name),
+                "src": "data:image/jpeg;base64," +
+                base64.b64encode(buffer.getvalue()).decode()}
+    content = stylization.content
+    names = settings.get("style") or []
+    return {"content": one(content, settings.get("content")) if content is not None else None,
+            "styles": [one(image, name) for image, name in zip(stylization.styles, names)]}
 
 
 class LivePage:
@@ -190,6 +224,8 @@ class LivePage:
     def report(self, r, stylization):
         """One step of the run: its numbers every time, a copy of its image at most every
         IMAGE_SECONDS. Called by the run's thread; takes the Board's lock only to swap."""
+        if self.stylization is None:
+            self.board.show_inputs(thumbnails(stylization, self.board.settings))
         self.stylization = stylization
         image = None
         if time.monotonic() >= self.next_image:

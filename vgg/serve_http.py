@@ -106,6 +106,8 @@ class Handler(BaseHTTPRequestHandler):
             self.answer(body, "application/json")
             if board.final_image is None and board.run["state"] not in ("loading", "running"):
                 board.final_served.set()              # ended without an image: the state is all
+        elif self.target == "/inputs.json":
+            self.answer(board.inputs, "application/json")
         elif self.target == "/image.png":
             version, body = board.png()
             if body is None:

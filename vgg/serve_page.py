@@ -5,7 +5,10 @@ One self-contained page: no CDN, no web font, no external script; the browser is
 and requests to this server only). The script polls /state.json every POLL_MS, fetches
 /image.png when the image's version moves on, and draws everything else itself:
 
-  - the counter: step, evaluations out of the budget, scale, seconds;
+  - the counter: step, evaluations out of the budget, scale, seconds, and the time left
+    (from the seconds per evaluation so far; #left carries it in data-seconds);
+  - the inputs: the photo and the paintings as thumbnails with their file names, fetched
+    once from /inputs.json when the run has loaded them;
   - the loss curves, eq. 7's weighted terms (alpha content, beta style, tv TV) and their sum,
     against the evaluations on a log scale, as an inline SVG;
   - each layer's own term (unweighted, before the layer weights), with a bar against the
@@ -15,7 +18,7 @@ and requests to this server only). The script polls /state.json every POLL_MS, f
 Text from the run (file names among it) goes in with textContent, never as HTML. The DOM
 carries what a test can read without running the script: #counter's data-evals and
 data-step, #image's data-version, #curves' data-points (points drawn per curve), #status's
-data-state.
+data-state, #left's data-seconds, #inputs' data-count (thumbnails shown).
 """
 
 STYLE = """
@@ -41,6 +44,10 @@ td.num { font-variant-numeric: tabular-nums; text-align: right; }
 .key { display: inline-block; width: 1.2em; height: .25em; vertical-align: middle; margin: 0 .3em 0 .8em; }
 .key.content { background: #1f77b4; } .key.style { background: #d62728; }
 .key.tv { background: #2ca02c; } .key.total { background: #000; }
+#inputs { display: flex; flex-wrap: wrap; gap: .8em; } #inputs figure { margin: 0; }
+#inputs img { display: block; max-width: 120px; max-height: 120px; border: 1px solid #ccc; }
+#inputs figcaption { font-size: 12px; color: #555; max-width: 120px; overflow-wrap: anywhere; }
+#left { font-weight: bold; }
 """
 
 SCRIPT = """
@@ -50,7 +57,40 @@ const CURVES = [["content", "alpha * content", "#1f77b4"], ["style", "beta * sty
                 ["tv", "tv * TV", "#2ca02c"], ["total", "total", "#000000"]];
 const SVG = "http://www.w3.org/2000/svg";
 const $ = (id) => document.getElementById(id);
-let shownImage = 0, shownSettings = false, failures = 0;
+let shownImage = 0, shownSettings = false, shownInputs = false, failures = 0;
+
+function clock(seconds) {
+  seconds = Math.round(seconds);
+  const h = Math.floor(seconds / 3600), m = Math.floor(seconds % 3600 / 60), s = seconds % 60;
+  return (h ? h + " h " : "") + (h || m ? m + " min " : "") + s + " s";
+}
+
+function showLeft(state) {
+  const left = $("left"), running = state.run.state === "running";
+  if (!running || !state.evals || state.evals >= state.total) {
+    left.textContent = ""; delete left.dataset.seconds; return;
+  }
+  const seconds = state.seconds / state.evals * (state.total - state.evals);
+  left.dataset.seconds = seconds.toFixed(1);
+  left.textContent = "about " + clock(seconds) + " left";
+}
+
+async function fetchInputs() {
+  const answer = await fetch("/inputs.json", {cache: "no-store"});
+  if (!answer.ok) return;
+  const inputs = await answer.json(), box = $("inputs");
+  const shown = (inputs.content ? [["photo", inputs.content]] : [])
+    .concat(inputs.styles.map((style, i) => [inputs.styles.length > 1 ? "painting " + (i + 1) : "painting", style]));
+  for (const [what, input] of shown) {
+    const figure = document.createElement("figure"), img = document.createElement("img");
+    const caption = document.createElement("figcaption");
+    img.src = input.src; img.alt = what; figure.title = input.path;
+    caption.textContent = what + ": " + input.name;
+    figure.append(img, caption); box.append(figure);
+  }
+  box.dataset.count = shown.length;
+  shownInputs = true;
+}
 
 function svg(name, attributes, text) {
   const node = document.createElementNS(SVG, name);
@@ -144,6 +184,7 @@ function show(state) {
     ", " + state.seconds.toFixed(1) + " s" + (per ? " (" + per + ")" : "") +
     (state.loss !== null && state.evals ? ", loss " + state.loss.toPrecision(4) : "");
   $("progress").value = state.total ? Math.min(1, state.evals / state.total) : 0;
+  showLeft(state);
   if (!shownSettings) showSettings(state.settings);
   drawCurves(state);
   drawLayers(state);
@@ -178,6 +219,7 @@ async function poll() {
   }
   show(state);
   try { if (state.image > shownImage) await fetchImage(); } catch (error) { /* the next poll retries */ }
+  try { if (state.inputs && !shownInputs) await fetchInputs(); } catch (error) { /* retried */ }
   if (["loading", "running"].includes(state.run.state)) setTimeout(poll, POLL_MS);
 }
 
@@ -201,8 +243,11 @@ PAGE = f"""<!doctype html>
 <img id="image" alt="the image being painted" data-version="0">
 <p id="counter" data-evals="0" data-step="0"></p>
 <progress id="progress" max="1" value="0"></progress>
+<p id="left"></p>
 </div>
 <div id="side">
+<h2>The inputs</h2>
+<div id="inputs" data-count="0"></div>
 <h2>The loss (eq. 7): its weighted terms, log scale</h2>
 <svg id="curves" viewBox="0 0 560 300" data-points="0" role="img" aria-label="loss curves"></svg>
 <p><span class="key content"></span>alpha * content <span class="key style"></span>beta * style

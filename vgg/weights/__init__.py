@@ -27,14 +27,15 @@ from .messages import DownloadError, WeightsError, say, shown
 from .testing import random_params  # noqa: F401  (random weights in the same layout)
 
 
-def load_weights(path=None):
+def load_weights(path=None, say=say):
     """{name: (W (K, C, 3, 3) float32, b (K,) float32)} from the project's h5 or Keras's.
 
-    With no path, the project file weights/vgg19.h5 is used, fetched first if missing.
+    With no path, the project file weights/vgg19.h5 is used, fetched first if missing
+    (the fetch tells its progress through `say`).
     """
     if path is None:
         path = DEFAULT_PATH
         if not path.exists():
             say(f"VGG-19 weights not found at {shown(path)}; fetching them once (about 20 MB)...")
-            fetch(path)
+            fetch(path, say)
     return read_weights(path)

