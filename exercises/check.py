@@ -103,7 +103,7 @@ def check_function(exercise, function, cases):
             new = case.new if n > 1 else None           # what this case adds to the passed ones
             if failure.cause:
                 lines.append("Likely cause: " + failure.cause)
-                if new and not failure.raised:
+                if new and not (failure.raised or failure.whole):
                     lines.append("What this case adds: " + new)
             else:
                 lines.append("Likely cause: " + (new or NO_PATTERN))

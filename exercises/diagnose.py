@@ -156,6 +156,10 @@ def explain(name, got, want, signs=()):
 
 
 def explain_shape(got, want):
+    if 0 in got.shape and 0 not in want.shape:
+        return ("an empty axis: a slice that takes nothing. With pad = 0, `a[pad:-pad]` is "
+                "`a[0:0]`, since -0 is 0: the slice ends where it starts. Give the end from the "
+                "start, `a[pad:pad + H]`, or from the shape, `a[pad:a.shape[2] - pad]`.")
     if sorted(got.shape) == sorted(want.shape):
         return "the same axes in another order: a transpose (or a reshape of a transposed matrix)."
     return ("a gradient has the shape of the array it belongs to. A sum over the wrong axes, or "

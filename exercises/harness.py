@@ -32,11 +32,14 @@ FD_SAMPLES = 24         # entries sampled per input
 
 
 class Failure(Exception):
-    """A failed check: the lines that say what is off, and the likely cause if one was found."""
+    """A failed check: the lines that say what is off, and the likely cause if one was found.
+    raised: the learner's code raised an exception; whole: the failure is about the code as a
+    whole (an edited forward, an in-place edit), not about this case's numbers, so what the
+    case adds is not said."""
 
-    def __init__(self, lines, cause=None, raised=False):
+    def __init__(self, lines, cause=None, raised=False, whole=False):
         super().__init__(lines)
-        self.lines, self.cause, self.raised = lines, cause, raised     # raised: an exception
+        self.lines, self.cause, self.raised, self.whole = lines, cause, raised, whole
 
 
 class Case:
@@ -162,7 +165,7 @@ def _forwards_agree(forward, ref_forward, inputs):
     if np.shape(out) != np.shape(out_ref) or not dg.close(np.asarray(out), np.asarray(out_ref)):
         raise Failure(["the given forward no longer agrees with the reference engine's forward."],
                       "the forward was edited. Restore it (git diff exercises/ shows what "
-                      "changed) and keep your changes to the backward.")
+                      "changed) and keep your changes to the backward.", whole=True)
     return out, cache, cache_ref
 
 
@@ -177,10 +180,10 @@ def _learners_gradients(backward, d, cache, grad_names):
         raise Failure([f"your backward changed its input in place: {changed}."],
                       "an in-place edit. A backward must leave dout and the cache alone and "
                       "return new arrays (one dout can feed several layers, and the cache may "
-                      "be used again).")
+                      "be used again).", whole=True)
     if len(got) != len(grad_names):
         raise Failure([f"your function returned {len(got)} value(s)."],
-                      f"it should return {len(grad_names)}: {', '.join(grad_names)}.")
+                      f"it should return {len(grad_names)}: {', '.join(grad_names)}.", whole=True)
     return got
 
 

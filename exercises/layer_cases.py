@@ -204,6 +204,9 @@ def avgpool_cases(mod):
             return {"dx": [
                 dg.factor(k * k, want[0], f"dx is k*k = {k * k} times too large: the average "
                           f"divides by k*k, and so does its backward (each pixel gets dout / k^2)."),
+                dg.factor(k, want[0], f"dx is k = {k} times too large: divided by k, not by "
+                          f"k*k = {k * k}. A window holds k*k pixels, and its average gives each "
+                          f"of them 1/k^2 of dout."),
                 dg.factor(1.0 / (k * k), want[0], f"dx is k*k = {k * k} times too small: the "
                           "1/k^2 was applied twice."),
                 dg.looks_like(ref.avgpool_backward(np.ones_like(d), (x.shape, k, s)), IGNORED_UPSTREAM)]}

@@ -35,7 +35,9 @@ def _windows(x, k, stride):
 
 
 def window_views(x, k, stride, OH, OW):
-    """The k*k strided views x[:, :, p::stride, q::stride], each (N, C, OH, OW), row-major.
+    """The k*k strided views x[:, :, p:p + stride*OH:stride, q:q + stride*OW:stride], each
+    (N, C, OH, OW), row-major (the slice's end is given: an open one, p::stride, would take
+    one row too many when the side is not a multiple of the stride).
 
     View t = k*p + q holds, for every output pixel, the window's pixel (p, q).
     """

@@ -78,6 +78,8 @@ def conv_backward(dout, cache, slip=None):
     if slip == "dw flipped":
         dw = dw[..., ::-1, ::-1]                                                   # SLIP
     dx = dxpad[:, :, :H, :W] if slip == "crop" else dxpad[:, :, p:p + H, p:p + W]  # SLIP: crop
+    if slip == "pad:-pad":
+        dx = dxpad[:, :, p:-p, p:-p]                     # SLIP: empty when p = 0 (-0 is 0)
     if slip == "sign":
         dx = -dx                                                                   # SLIP
     return dx, dw, dout.sum(axis=(0, 2, 3))
@@ -152,7 +154,8 @@ def avgpool_backward(dout, cache, slip=None):
     dx = np.zeros(shape)
     for i in range(dout.shape[2]):
         for j in range(dout.shape[3]):
-            share = dout[:, :, i:i + 1, j:j + 1] * (1.0 if slip == "no 1/k^2" else 1.0 / (k * k))  # SLIP
+            scale = {"no 1/k^2": 1.0, "1/k": 1.0 / k}.get(slip, 1.0 / (k * k))                  # SLIP
+            share = dout[:, :, i:i + 1, j:j + 1] * scale
             if slip == "=":
                 dx[:, :, i * s:i * s + k, j * s:j * s + k] = share                      # SLIP
             else:
@@ -220,6 +223,7 @@ SLIPS = [  # (exercise, function, slip, words the diagnosis must contain)
     ("conv", conv_backward, "dw flipped", "dw is rotated by 180"),
     ("conv", conv_backward, "crop", "cut `pad` rows and columns off every side"),
     ("conv", conv_backward, "sign", "a sign"),
+    ("conv", conv_backward, "pad:-pad", "-0 is 0"),
     ("im2col", col2im, "=", "`+=`, not `=`"),
     ("im2col", col2im, "no transpose", "transpose"),
     ("im2col", col2im, "no bounds", "Give the slice an end"),
@@ -232,6 +236,7 @@ SLIPS = [  # (exercise, function, slip, words the diagnosis must contain)
     ("maxpool", maxpool_backward, "all ties", "ONE position"),
     ("maxpool", maxpool_backward, "p, q swapped", "to the wrong pixel"),
     ("avgpool", avgpool_backward, "no 1/k^2", "times too large"),
+    ("avgpool", avgpool_backward, "1/k", "divided by k, not by k*k"),
     ("avgpool", avgpool_backward, "=", "`+=`, not `=`"),
     ("content", content_loss_backward, "sign", "a sign"),
     ("content", content_loss_backward, "factor 2", "1/2 of eq. 1"),
@@ -266,6 +271,23 @@ def test_each_slip_fails_with_its_diagnosis(exercise, fn, slip, words):
     text = "\n".join(r.lines)
     assert r.status == "fail", text
     assert words in text, text
+
+
+def test_an_edited_forward_is_named_alone(monkeypatch):
+    """A forward edited so that only the second case sees it: the checker says the forward
+    was edited, and nothing about what the second case adds (the `+=` of overlapping windows),
+    which has nothing to do with it."""
+    from exercises import maxpool
+    given = maxpool.maxpool_forward
+
+    def edited(x, k, s):
+        out, cache = given(x, k, s)
+        return (out * 1.001 if k == 3 else out), cache
+    monkeypatch.setattr(maxpool, "maxpool_forward", edited)
+    [r] = [r for r in check.check(["maxpool"], use_solutions=True) if r.function == "maxpool_backward"]
+    text = "\n".join(r.lines)
+    assert r.status == "fail" and "the forward was edited" in text, text
+    assert "What this case adds" not in text and "+=" not in text, text
 
 
 def test_the_checker_prints_no_solution():
