@@ -57,3 +57,8 @@ def test_the_notebook_runs_at_a_small_size():
     assert ("NOTE: random VGG-19 weights" in text) == (not real)
     assert re.search(r"3 steps \(\d+ evaluations\) in", text)
     assert "the same gradient as the walk above" in text
+    # the finite differences, at three pixels (the notebook asserts their agreement itself)
+    assert len(re.findall(r"pixel \(0, \d, \d+, \d+\): the walk \S+, finite differences \S+", text)) == 3
+    # the curve starts at the start: section 6's first loss is section 3's L at the noise
+    start = re.search(r"L_content = 1/2 sum \(F - P\)\^2 = (\S+);", text).group(1)
+    assert re.search(rf"L_content {re.escape(start)} -> ", text), (start, text[-600:])
