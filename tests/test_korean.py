@@ -57,7 +57,8 @@ def test_one_term_for_one_idea(path):
     assert not found, "\n".join(found)
 
 
-SENTENCE_END_IN_PARENTHESES = re.compile(r"\([^()]*[가-힣]\.\s[^()]*\)")
+# a period inside parentheses followed by another Korean sentence ("(128 px. 해설은 ...)")
+SENTENCE_END_IN_PARENTHESES = re.compile(r"\([^()]*\S\.\s+[가-힣][^()]*\)")
 
 
 @pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.name)
