@@ -22,7 +22,7 @@ engine uses the reference's pieces and is never imported by them.
 from typing import Protocol, runtime_checkable
 
 from . import reference
-from .fast import FastEngine, tune
+from .fast import FastEngine
 
 ENGINES = ("reference", "fast")
 
@@ -72,6 +72,7 @@ def get_engine(engine, frozen=False, **options):
         return reference
     if engine == "fast":
         if frozen:
+            from .fast import tune          # here, so `python -m minigrad.fast.tune` runs it first
             options = {"fixed_weights": True, "plan": tune.kept_plan(), **options}
         return FastEngine(**options)
     if isinstance(engine, str):

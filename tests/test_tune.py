@@ -118,11 +118,16 @@ def test_a_kept_plan_is_found_again_only_on_the_same_machine(cache, monkeypatch)
     assert tune.kept_plan() is None
 
 
+QUIET = (lambda: (False, 0.1))      # the machine as tune.machine_busy would find it
+BUSY = (lambda: (True, 3.0))
+
+
 def test_a_kept_plan_is_never_measured_again_and_a_missing_one_once(cache, monkeypatch):
     measured = []
     monkeypatch.setattr(tune, "calibrate", lambda seconds=10: measured.append(seconds) or PLAN)
+    monkeypatch.setattr(tune, "machine_busy", QUIET)
     said = []
-    assert tune.plan_for_this_machine(say=said.append) == PLAN        # measured, then kept
+    assert tune.plan_for_this_machine(say=said.append, busy=QUIET) == PLAN   # measured, kept
     assert len(measured) == 1 and len(said) == 1 and "measuring" in said[0]
     assert tune.plan_for_this_machine(say=said.append) == PLAN        # found: not measured
     assert len(measured) == 1 and len(said) == 1
@@ -140,12 +145,27 @@ def test_without_a_kept_plan_a_library_network_takes_the_defaults(cache, files):
     assert engine._algorithm(w, 1, 1, (1, 64, 64, 64), False) == 4      # ... F(4x4) backward
 
 
+def test_a_busy_machine_is_not_measured_and_keeps_nothing(cache, monkeypatch):
+    monkeypatch.setattr(tune, "calibrate", lambda seconds=10: pytest.fail("measured while busy"))
+    said = []
+    assert tune.plan_for_this_machine(say=said.append, busy=BUSY) == tune.default_plan()
+    assert said == [] and not cache.exists()                           # the next quiet run measures
+
+
+def test_the_load_average_decides_busy(monkeypatch):
+    monkeypatch.setattr(tune, "cores", lambda: 2)
+    monkeypatch.setattr(tune.os, "getloadavg", lambda: (1.0, 0.5, 0.2))
+    assert tune.machine_busy() == (True, 1.0)                          # half the cores: busy
+    monkeypatch.setattr(tune.os, "getloadavg", lambda: (0.4, 0.5, 0.2))
+    assert tune.machine_busy() == (False, 0.4)
+
+
 def test_a_plan_that_cannot_be_kept_is_used_for_the_run(cache, monkeypatch):
     monkeypatch.setattr(tune, "calibrate", lambda seconds=10: PLAN)
     cache.parent.parent.mkdir(exist_ok=True)
     cache.parent.write_text("a file where the folder should be")
     said = []
-    assert tune.plan_for_this_machine(say=said.append) == PLAN
+    assert tune.plan_for_this_machine(say=said.append, busy=QUIET) == PLAN
     assert len(said) == 2 and "could not keep" in said[1]
 
 
@@ -163,9 +183,12 @@ def test_the_command_prints_its_choices_and_stylize_measures_only_once(cache, fi
         return subprocess.run([sys.executable, *map(str, args)], cwd=ROOT, capture_output=True,
                               text=True, env=env, timeout=300)
 
-    def stylize(out):                                                  # not --quiet: it speaks
-        return run(ROOT / "stylize.py", *[a for a in quick(files, "-o", out) if a != "--quiet"])
-    assert "no plan for this machine" in run("-m", "minigrad.fast.tune", "--show").stdout
+    def stylize(out):                      # not --quiet: it speaks; the machine taken as quiet
+        quiet = ("import runpy, sys, minigrad.fast.tune as t; t.machine_busy = lambda: (False, 0.0); "
+                 "sys.argv[0] = 'stylize.py'; runpy.run_path('stylize.py', run_name='__main__')")
+        return run("-c", quiet, *[a for a in quick(files, "-o", out) if a != "--quiet"])
+    shown = run("-m", "minigrad.fast.tune", "--show")
+    assert "no plan for this machine" in shown.stdout and "Warning" not in shown.stderr
     first = stylize(tmp_path / "one.png")
     assert first.returncode == 0, first.stderr
     assert first.stderr.count("measuring the fast engine") == 1 and cache.exists()

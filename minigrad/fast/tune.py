@@ -17,8 +17,12 @@ $XDG_CACHE_HOME/minigrad, else ~/.cache/minigrad) with what it was measured on: 
 processor, the cores this process may use, NumPy's version, its BLAS and the BLAS's
 kernel. `kept_plan()` returns it only on that same machine; anything else (no file,
 an unreadable or damaged one, another machine) gives None, and the engine then
-uses its defaults. stylize.py measures once, the first time it runs on a machine
-(`plan_for_this_machine`); a library user gets a kept plan, never a measurement.
+uses its defaults. stylize.py measures once, the first time it runs on a quiet machine
+(`plan_for_this_machine`); a library user gets a kept plan, never a measurement. A machine
+busy with other work (a load average of half its cores or more) is not measured: timings
+taken beside another program favour fewer threads, and a plan is kept for good (measured so,
+a 2-core EPYC kept 1 worker thread and ran 1.4 times slower than with its defaults). The
+defaults serve that run, and the next quiet one measures.
 """
 import argparse
 import json
@@ -48,6 +52,7 @@ BANDS = (4 * 2**20, 8 * 2**20, 16 * 2**20)
 PROBES = ((128, 128, 128),)            # the layer the band size and threads are timed on
 ROUNDS = 3
 CLEARLY = 0.03                         # a candidate must beat the default by 3% to replace it
+BUSY = 0.5                             # load average per core from which a machine is busy
 
 
 # ----------------------------------------------------------------------------- the machine
@@ -123,8 +128,18 @@ def default_plan():
     return Plan(threads=cores(), band_bytes=BAND_BYTES["numpy"], convs=())
 
 
-def plan_for_this_machine(say=None, path=None, seconds=SECONDS):
-    """The kept plan; if there is none for this machine, measure one now and keep it.
+def machine_busy():
+    """(busy, the load average over the last minute): busy from BUSY per core."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:                                  # no load average here: take it as quiet
+        return False, 0.0
+    return load >= BUSY * cores(), load
+
+
+def plan_for_this_machine(say=None, path=None, seconds=SECONDS, busy=None):
+    """The kept plan; if there is none for this machine, measure one now and keep it, unless
+    the machine is busy: then the defaults, for this run only.
 
     say(message) is told once before a measurement. A plan that cannot be kept (a
     read-only home) is still used for this run, and say is told why.
@@ -132,6 +147,8 @@ def plan_for_this_machine(say=None, path=None, seconds=SECONDS):
     plan = kept_plan(path)
     if plan is not None:
         return plan
+    if (busy or machine_busy)()[0]:
+        return default_plan()
     if say:
         say(f"measuring the fast engine on this machine, once (at most {seconds:g} s; "
             "python -m minigrad.fast.tune shows what it chose)")
@@ -275,6 +292,11 @@ def main(argv=None):
             print(f"no plan for this machine at {path}; the fast engine takes its defaults")
             return 0
     else:
+        busy, load = machine_busy()
+        if busy:
+            print(f"the machine is busy (load average {load:.1f} on {cores()} cores): timings "
+                  "taken now favour fewer threads; measure again when it is quiet",
+                  file=sys.stderr)
         t0 = time.perf_counter()
         plan = calibrate(args.seconds)
         seconds = time.perf_counter() - t0
