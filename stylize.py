@@ -17,15 +17,22 @@ Every refusal is one line on stderr: exit 2 for bad arguments, 1 for a failed ru
 128 + n for signal n (130 for Ctrl-C).
 """
 
-import _signal
-import sys
-
-if __name__ == "__main__" or sys.argv[0].endswith("minigrad-stylize"):   # a program, not a module
-    # From the first instruction: every signal is held (not lost) while vgg/early.py loads; its
-    # install() sets handlers that end the program in one line, then lets the held ones in.
-    _held = _signal.pthread_sigmask(_signal.SIG_BLOCK, _signal.valid_signals())
-    from vgg.early import install
-    install(_held)
+try:  # From the first instruction: every signal is held (not lost) while vgg/early.py loads;
+    # its install() sets handlers that end the program in one line, then lets the held in.
+    import _signal
+    import sys
+    if __name__ == "__main__" or sys.argv[0].endswith("minigrad-stylize"):   # a program
+        _held = _signal.pthread_sigmask(_signal.SIG_BLOCK, _signal.valid_signals())
+        from vgg.early import install
+        install(_held)
+except KeyboardInterrupt:  # Ctrl-C that Python took before the block: the same one line
+    import os
+    import sys
+    if __name__ != "__main__" and not sys.argv[0].endswith("minigrad-stylize"):
+        raise                                                  # imported: the caller's to handle
+    name = "minigrad-stylize" if sys.argv[0].endswith("minigrad-stylize") else "stylize.py"
+    os.write(2, f"\n{name}: stopped (SIGINT) while starting; nothing was written\n".encode())
+    os._exit(130)
 
 # The imports come after the handlers on purpose: NumPy takes a moment to load.
 import warnings

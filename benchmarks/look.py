@@ -22,6 +22,11 @@ on the same weights, max pooling), the three distances of issue 9 and
     content  ||F_out - F_photo||^2 / ||F_photo||^2 at conv4_2, the photo at the output's
              size; lower = the photo reads better
     grain    RMS of the luminance (0..255) minus its 3x3 box blur; lower = smoother
+    mesh     the regular pattern the eye sees as a screen door (issue 25): the high-passed
+             luminance averaged down each column (and along each row), then folded at
+             VGG's pooling period, 16 px (so periods 8, 4 and 2 count too): the RMS of that
+             16-phase profile, in grey levels. Texture that is not on the pooling grid
+             averages away; lines on it add up. Lower = no mesh
 
 The pairs: the shared Tübingen photo (../shared/images), matplotlib's Grace Hopper
 (the demo photo) and scikit-image's astronaut and coffee where scikit-image is
@@ -119,16 +124,32 @@ class Meter:
             A = S[l] @ S[l].T / S[l].shape[1]
             dists.append(float(((G - A) ** 2).sum() / (A ** 2).sum()))
         c = float(((F[CONTENT_LAYER] - P[CONTENT_LAYER]) ** 2).sum() / (P[CONTENT_LAYER] ** 2).sum())
-        return float(np.mean(dists)), c, grain(out)
+        return float(np.mean(dists)), c, grain(out), mesh(out)
 
 
 def grain(img):
     """RMS of the luminance minus its 3x3 box blur (interior pixels)."""
+    return float(np.sqrt((high_pass(img) ** 2).mean()))
+
+
+def high_pass(img):
+    """The luminance (0..255) minus its 3x3 box blur, on the interior pixels."""
     a = np.asarray(img.convert("RGB"), np.float64)
     y = 0.299 * a[..., 0] + 0.587 * a[..., 1] + 0.114 * a[..., 2]             # (H, W)
     H, W = y.shape
     blur = sum(y[i:H - 2 + i, j:W - 2 + j] for i in range(3) for j in range(3)) / 9.0
-    return float(np.sqrt(((y[1:-1, 1:-1] - blur) ** 2).mean()))
+    return y[1:-1, 1:-1] - blur
+
+
+def mesh(img, period=16):
+    """RMS, in grey levels, of the high-pass's column and row profiles folded at `period`."""
+    hp = high_pass(img)
+    amplitude = 0.0
+    for profile in (hp.mean(axis=0), hp.mean(axis=1)):                       # columns, rows
+        n = len(profile) // period * period
+        folded = profile[:n].reshape(-1, period).mean(axis=0)               # one value a phase
+        amplitude += float(((folded - folded.mean()) ** 2).mean())
+    return float(np.sqrt(amplitude))
 
 
 def compose(rows, path, height=192, gap=4):
@@ -213,7 +234,7 @@ def print_row(row):
     cell = (lambda i, f: f"{o[i]:{f}} / {q[i]:{f}} ({o[i] / q[i]:.2f}x)") if q else \
         (lambda i, f: f"{o[i]:{f}} / -")
     print(f"| {row['pair']} | {cell(0, '.3f')} | {cell(1, '.2f')} | {cell(2, '.1f')} | "
-          f"{row['t_ours']:.0f} |", flush=True)
+          f"{cell(3, '.2f')} | {row['t_ours']:.0f} |", flush=True)
 
 
 def main(argv=None):
@@ -223,7 +244,8 @@ def main(argv=None):
     meter = Meter(args.weights)
     rows = []
     print(f"| pair ({args.size} px, {args.iters} its) | style ours / peer | content ours / peer "
-          f"| grain ours / peer | s ours |\n| --- | ---: | ---: | ---: | ---: |", flush=True)
+          f"| grain ours / peer | mesh ours / peer | s ours |\n| --- | ---: | ---: | ---: | ---: | ---: |",
+          flush=True)
     for pair in args.pairs:
         photo_name, paint_name = pair.split("+")
         photo, paint = ph.get(photo_name), pa.get(paint_name)
