@@ -12,7 +12,7 @@ to the run (vgg/run.py: the targets by vgg/transfer.py, `loss, grad = f(x)` opti
 with minigrad/optim.py), follow its reports with a progress bar, a log and snapshots,
 save. Nothing is ever lost: images are written whole or not at all, no file is
 replaced without --overwrite (an input never), a signal (Ctrl-C, SIGTERM, SIGHUP,
-SIGQUIT) at any moment saves the current image, and a NaN keeps the last good one.
+SIGQUIT, SIGXCPU) at any moment saves the current image, and a NaN keeps the last good one.
 Every refusal is one line on stderr: exit 2 for bad arguments, 1 for a failed run,
 128 + n for signal n (130 for Ctrl-C).
 """

@@ -5,7 +5,10 @@ stylize.py, run as a program (`python stylize.py`, `python -m stylize` or the co
 `minigrad-stylize`), holds every signal from its first instruction, imports this module and
 calls `install`, which sets the handlers and then lets the held signals in. NumPy takes a
 moment to import, and without this a Ctrl-C in that moment would be Python's
-KeyboardInterrupt traceback. Only _signal, os and sys are used here: they are loaded with the
+KeyboardInterrupt traceback. A Ctrl-C that Python has already taken when the signals are
+blocked (it notes the signal at once and acts on it a few instructions later) raises
+KeyboardInterrupt there; stylize.py's first lines are one try that turns it into the same
+line and 130. Only _signal, os and sys are used here: they are loaded with the
 interpreter (the signal module would import enum first: milliseconds).
 """
 import _signal
