@@ -27,28 +27,24 @@ def as_image(a):
     return a.reshape(1, 1, *a.shape)
 
 
-def loss(x):
-    """L(x): the whole forward, from the image to the number."""
+def worked(x=X):
+    """{name: array}: every number of the page, forward then backward, at the image x."""
     xpad = np.pad(as_image(x), ((0, 0), (0, 0), (0, 0), (1, 1)))      # a zero at each row's ends
-    y, _ = conv2d_forward_naive(xpad, W.reshape(1, 1, 1, 3), np.array([B]))
-    r, _ = relu_forward(y)
-    m, _ = maxpool_forward(r, 2, 2)
-    return losses.content_loss(m.reshape(2), P)[0]
-
-
-def worked():
-    """{name: array}: every number of the page, forward then backward."""
-    xpad = np.pad(as_image(X), ((0, 0), (0, 0), (0, 0), (1, 1)))
-    y, conv_cache = conv2d_forward_naive(xpad, W.reshape(1, 1, 1, 3), np.array([B]))
+    y, conv_cache = conv2d_forward_naive(xpad, W.reshape(1, 1, 1, 3), np.array([B]))  # (1, 1, 2, 4)
     r, mask = relu_forward(y)
-    m, pool_cache = maxpool_forward(r, 2, 2)
+    m, pool_cache = maxpool_forward(r, 2, 2)                            # (1, 1, 1, 2)
     L, dm = losses.content_loss(m.reshape(2), P)                        # dL/dm = m - p
     dr = maxpool_backward(dm.reshape(m.shape), pool_cache)              # to each window's max
     dy = relu_backward(dr, mask)                                        # times 1[y > 0]
     dxpad, dw, db = conv2d_backward_naive(dy, conv_cache)               # the transpose
     return {"y": y[0, 0], "r": r[0, 0], "m": m.reshape(2), "L": np.array(L), "dm": dm,
             "dr": dr[0, 0], "dy": dy[0, 0], "dx": dxpad[0, 0, :, 1:-1], "dw": dw.reshape(3),
-            "db": db.reshape(())}
+            "db": db.reshape(())}                                       # dx: the padding cut off
+
+
+def loss(x):
+    """L(x) alone, for the finite differences (the same forward as above)."""
+    return float(worked(x)["L"])
 
 
 def finite_difference(i, j, h=1e-3):

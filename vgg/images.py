@@ -74,7 +74,7 @@ def open_image(path):
         raise ImageError(f"{path}: permission denied") from None
     except UnidentifiedImageError:
         raise ImageError(f"{path}: not an image file, or a format Pillow cannot read") from None
-    except ImageError:
+    except ImageError:                           # _check_declared_size's: it already says why
         raise
     except Image.DecompressionBombError as e:
         raise ImageError(f"{path}: {e}") from None
