@@ -103,7 +103,7 @@ class Progress:
 
     def __init__(self, total, quiet, stream=None):
         self.stream = stream or sys.stderr
-        self.total, self.done, self.scale = total, 0, ""
+        self.total, self.done = total, 0
         self.start = self.last = time.monotonic()
         self.bar = None
         self.plain = not quiet and not _is_terminal(self.stream)
