@@ -22,11 +22,9 @@ on the same weights, max pooling), the three distances of issue 9 and
     content  ||F_out - F_photo||^2 / ||F_photo||^2 at conv4_2, the photo at the output's
              size; lower = the photo reads better
     grain    RMS of the luminance (0..255) minus its 3x3 box blur; lower = smoother
-    mesh     the regular pattern the eye sees as a screen door (issue 25): the high-passed
-             luminance averaged down each column (and along each row), then folded at
-             VGG's pooling period, 16 px (so periods 8, 4 and 2 count too): the RMS of that
-             16-phase profile, in grey levels. Texture that is not on the pooling grid
-             averages away; lines on it add up. Lower = no mesh
+    mesh     thin horizontal and vertical lines where the photo is flat, the screen door
+             of issue 25, relative to the painting's own lines (1 = as many); lower = no
+             mesh. benchmarks/texture.py says how it is measured, and why
 
 The pairs: the shared Tübingen photo (../shared/images), matplotlib's Grace Hopper
 (the demo photo) and scikit-image's astronaut and coffee where scikit-image is
@@ -47,6 +45,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from texture import grain, mesh
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -124,32 +124,7 @@ class Meter:
             A = S[l] @ S[l].T / S[l].shape[1]
             dists.append(float(((G - A) ** 2).sum() / (A ** 2).sum()))
         c = float(((F[CONTENT_LAYER] - P[CONTENT_LAYER]) ** 2).sum() / (P[CONTENT_LAYER] ** 2).sum())
-        return float(np.mean(dists)), c, grain(out), mesh(out)
-
-
-def grain(img):
-    """RMS of the luminance minus its 3x3 box blur (interior pixels)."""
-    return float(np.sqrt((high_pass(img) ** 2).mean()))
-
-
-def high_pass(img):
-    """The luminance (0..255) minus its 3x3 box blur, on the interior pixels."""
-    a = np.asarray(img.convert("RGB"), np.float64)
-    y = 0.299 * a[..., 0] + 0.587 * a[..., 1] + 0.114 * a[..., 2]             # (H, W)
-    H, W = y.shape
-    blur = sum(y[i:H - 2 + i, j:W - 2 + j] for i in range(3) for j in range(3)) / 9.0
-    return y[1:-1, 1:-1] - blur
-
-
-def mesh(img, period=16):
-    """RMS, in grey levels, of the high-pass's column and row profiles folded at `period`."""
-    hp = high_pass(img)
-    amplitude = 0.0
-    for profile in (hp.mean(axis=0), hp.mean(axis=1)):                       # columns, rows
-        n = len(profile) // period * period
-        folded = profile[:n].reshape(-1, period).mean(axis=0)               # one value a phase
-        amplitude += float(((folded - folded.mean()) ** 2).mean())
-    return float(np.sqrt(amplitude))
+        return float(np.mean(dists)), c, grain(out), mesh(out, photo, style)
 
 
 def compose(rows, path, height=192, gap=4):

@@ -1,0 +1,68 @@
+"""benchmarks/texture.py's mesh: it sees thin horizontal and vertical lines, and only them.
+
+The measure behind issue 25's bar (docs/look.md, "The mesh"): a texture with no preferred
+direction scores about 1 whatever its strength, lines along the rows and columns score
+well above it, diagonal lines do not, and lines where the photo itself is busy are not
+counted (they are the photo's, kept).
+"""
+import importlib.util
+
+import numpy as np
+from PIL import Image
+
+from .helpers import ROOT
+
+spec = importlib.util.spec_from_file_location("texture", ROOT / "benchmarks" / "texture.py")
+texture = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(texture)
+
+H, W = 192, 256
+
+
+def noise(seed, strength=20.0):
+    """Isotropic texture: white noise, grey 128 +- strength."""
+    return 128 + strength * np.random.default_rng(seed).standard_normal((H, W))
+
+
+def picture(y):
+    return Image.fromarray(np.clip(np.round(y), 0, 255).astype(np.uint8)).convert("RGB")
+
+
+def lines(period=4, angle="axes"):
+    """Thin lines every `period` px along the rows and along the columns, or along the two
+    diagonals (a sum of the two sets of lines: their crossings add no other frequency)."""
+    i, j = np.mgrid[:H, :W]
+    if angle == "axes":
+        return 20.0 * ((i % period == 0) + 1.0 * (j % period == 0))
+    return 20.0 * (((i + j) % period == 0) + 1.0 * ((i - j) % period == 0))
+
+
+FLAT_PHOTO = picture(np.full((H, W), 128.0))
+PAINTING = picture(noise(0))
+
+
+def test_texture_without_a_direction_scores_about_one_whatever_its_strength():
+    # Tiles of white noise: the axes hold 4 of the ~2 pi k frequencies at each radius k, with
+    # the power of the others; over 140 tiles the ratio's scatter is a few per cent.
+    for strength in (5.0, 20.0, 60.0):
+        assert 0.85 < texture.mesh(picture(noise(1, strength)), FLAT_PHOTO, PAINTING) < 1.15
+
+
+def test_lines_along_the_rows_and_columns_are_the_mesh():
+    assert texture.mesh(picture(noise(1) + lines(4)), FLAT_PHOTO, PAINTING) > 1.5
+    assert texture.mesh(picture(noise(1) + lines(3)), FLAT_PHOTO, PAINTING) > 1.5
+
+
+def test_diagonal_lines_are_not():
+    assert texture.mesh(picture(noise(1) + lines(4, "diagonal")), FLAT_PHOTO, PAINTING) < 1.15
+
+
+def test_lines_where_the_photo_is_busy_are_the_photos_and_not_counted():
+    # The photo is busy (a checkerboard of 8 px squares) on its left half; the result has the
+    # mesh there only. The flattest third of the tiles lies in the right half.
+    i, j = np.mgrid[:H, :W]
+    busy = j < W // 2
+    photo = picture(np.where(busy, 128 + 60.0 * (((i // 8) + (j // 8)) % 2), 128.0))
+    result = noise(1) + np.where(busy, lines(4), 0.0)
+    assert texture.mesh(picture(result), photo, PAINTING) < 1.15
+    assert texture.mesh(picture(result), FLAT_PHOTO, PAINTING) > 1.2    # counted when it is not
