@@ -8,7 +8,7 @@ N_l = C feature maps of M_l = H * W pixels, and F^l is their (N_l, M_l) view.
     content_loss  eqs. 1-2   L = 1/2 sum (F - P)^2,                 dL/dF = F - P
     gram_matrix   eq. 3      G = F F^T                               (N_l x N_l)
     style_loss    eqs. 4-6   E = 1/(4 N_l^2 M_l^2) sum (G - A)^2,   dE/dF = (G - A) F / (N_l^2 M_l^2)
-    tv_loss                  sum of squared differences of vertical and horizontal neighbours
+    tv_loss                  sum of squared differences of neighbouring pixels, diagonals too
 
 The scale-free forms divide each term by the size of its own target, so that
 one setting of the weights means the same for any painting and image size
@@ -102,19 +102,35 @@ def relative_style_loss(F, A):
     return float((diff * diff).sum()) / norm, gram_backward(dG, F).astype(F.dtype, copy=False)
 
 
-def tv_loss(x):
-    """Total variation: sum of squared differences between neighbouring pixels.
+# Each pixel's four forward neighbours and the weight of its squared difference to each. The
+# diagonal ones are sqrt(2) apart, so their squared difference counts 1/2 (a difference over
+# a distance, squared). With them the penalty is within 6% the same in every direction, down to
+# the finest stripes; with the vertical and horizontal neighbours alone it is up to 1.5x weaker
+# for stripes along the rows and columns than for diagonal ones, and what that smoothing leaves
+# is a fine mesh of horizontal and vertical lines (issue 25, docs/look.md, "The mesh").
+NEIGHBOURS = (((1, 0), 1.0), ((0, 1), 1.0), ((1, 1), 0.5), ((1, -1), 0.5))
 
-    L = sum (x[i+1, j] - x[i, j])^2 + sum (x[i, j+1] - x[i, j])^2, over all channels.
-    Each difference d = x_a - x_b sends +2d to x_a and -2d to x_b.
+
+def pair_views(x, di, dj):
+    """(index of x_a, index of x_b) for every pixel pair with x_a at (i + di, j + dj) of x_b at (i, j)."""
+    H, W = x.shape[2], x.shape[3]
+    a = (slice(None), slice(None), slice(di, H), slice(max(dj, 0), W + min(dj, 0)))
+    b = (slice(None), slice(None), slice(0, H - di), slice(max(-dj, 0), W + min(-dj, 0)))
+    return a, b
+
+
+def tv_loss(x):
+    """Total variation: the sum of squared differences between neighbouring pixels.
+
+    L = sum over the NEIGHBOURS (di, dj) with weight w of  w * sum (x[i+di, j+dj] - x[i, j])^2,
+    over all channels. Each difference d = x_a - x_b sends +2wd to x_a and -2wd to x_b.
     """
     xp = get_array_module(x)
-    dv = x[:, :, 1:, :] - x[:, :, :-1, :]                             # (N, C, H-1, W)
-    dh = x[:, :, :, 1:] - x[:, :, :, :-1]                             # (N, C, H, W-1)
-    value = float((dv * dv).sum() + (dh * dh).sum())
-    grad = xp.zeros_like(x)
-    grad[:, :, 1:, :] += 2 * dv                                       # d/dx_a of d^2 = 2d
-    grad[:, :, :-1, :] -= 2 * dv                                      # d/dx_b of d^2 = -2d
-    grad[:, :, :, 1:] += 2 * dh
-    grad[:, :, :, :-1] -= 2 * dh
+    value, grad = 0.0, xp.zeros_like(x)
+    for (di, dj), w in NEIGHBOURS:
+        a, b = pair_views(x, di, dj)
+        d = x[a] - x[b]                                               # (N, C, H - di, W - |dj|)
+        value += w * float((d * d).sum())
+        grad[a] += (2 * w) * d                                        # d/dx_a of w d^2 = 2wd
+        grad[b] -= (2 * w) * d                                        # d/dx_b of w d^2 = -2wd
     return value, grad

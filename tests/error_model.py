@@ -275,19 +275,21 @@ def style_limits(dtype, relative=False):
 
 
 def tv_limits(dtype):
-    """TV = sum dv^2 + sum dh^2 over neighbouring differences: gamma_{n+4} TV. Gradient: each
-    pixel gathers up to four +-2 d (one rounding each), then times dout: gamma_6 of the sum
-    of their absolute values."""
+    """TV = sum over the four neighbour directions of w sum d^2 (w = 1 or 1/2, exact): a sum
+    of at most 4 n positive terms, gamma_{4n+4} TV. Gradient: each pixel gathers up to eight
+    +-2wd (one rounding each), then times dout: gamma_10 of the sum of their absolute values."""
+    from minigrad.losses import NEIGHBOURS, pair_views
+
     def limits(a, dout):
         x = a["x"]
-        dv, dh = x[:, :, 1:] - x[:, :, :-1], x[..., 1:] - x[..., :-1]
-        value = (dv * dv).sum() + (dh * dh).sum()
-        mag = np.zeros_like(x)
-        mag[:, :, 1:] += 2 * np.abs(dv)
-        mag[:, :, :-1] += 2 * np.abs(dv)
-        mag[..., 1:] += 2 * np.abs(dh)
-        mag[..., :-1] += 2 * np.abs(dh)
-        return {"out": bound(value, x.size + 4, dtype), "x": bound(mag * abs(dout), 6, dtype)}
+        value, mag = 0.0, np.zeros_like(x)
+        for (di, dj), w in NEIGHBOURS:
+            i, j = pair_views(x, di, dj)
+            d = x[i] - x[j]
+            value += w * (d * d).sum()
+            mag[i] += 2 * w * np.abs(d)
+            mag[j] += 2 * w * np.abs(d)
+        return {"out": bound(value, 4 * x.size + 4, dtype), "x": bound(mag * abs(dout), 10, dtype)}
     return limits
 
 
@@ -543,8 +545,9 @@ def loss_finite_difference_model(name, F, P=None, A=None):
         d = F - np.asarray(to_numpy(P), np.float64)
         f = (d * d).sum() / (1 if name == "content" else (to_numpy(P) ** 2).sum())
         return f, 2 * F.size + 4, 0.0
-    if name == "tv":
-        return (np.diff(F, axis=2) ** 2).sum() + (np.diff(F, axis=3) ** 2).sum(), F.size + 4, 0.0
+    if name == "tv":                                  # a sum of 4 n terms w d^2 (minigrad/losses.py)
+        from minigrad.losses import tv_loss
+        return tv_loss(F)[0], 4 * F.size + 4, 0.0
     A = np.asarray(to_numpy(A), np.float64)
     s = 1 / (4.0 * N * N * M * M) if name == "style" else 1 / (A * A).sum()
     magnitude = s * ((np.abs(Fm) @ np.abs(Fm).T + np.abs(A)) ** 2).sum()

@@ -135,8 +135,10 @@ def torch_objective(params, content, style, x, content_layers, style_layers, alp
         ct, st = (torch.tensor(a, dtype=torch.float64) for a in (content, style))
         P, S = torch_features(layers, ct), torch_features(layers, st)
 
-    def tv_of(t):
-        return ((t[:, :, 1:] - t[:, :, :-1]) ** 2).sum() + ((t[..., 1:] - t[..., :-1]) ** 2).sum()
+    def tv_of(t):                             # below, right; the two diagonals at 1/2
+        return (((t[:, :, 1:] - t[:, :, :-1]) ** 2).sum() + ((t[..., 1:] - t[..., :-1]) ** 2).sum()
+                + 0.5 * ((t[:, :, 1:, 1:] - t[:, :, :-1, :-1]) ** 2).sum()
+                + 0.5 * ((t[:, :, 1:, :-1] - t[:, :, :-1, 1:]) ** 2).sum())
 
     def terms(F, image):
         content_term, style_term = 0, 0

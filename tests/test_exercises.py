@@ -186,14 +186,15 @@ def style_loss_backward(dE, cache, slip=None):
 
 
 def tv_backward(dL, x, slip=None):
-    dv, dh = x[:, :, 1:] - x[:, :, :-1], x[:, :, :, 1:] - x[:, :, :, :-1]
+    from minigrad.losses import NEIGHBOURS, pair_views
     two = 1.0 if slip == "no 2" else 2.0                                           # SLIP
     g = np.zeros_like(x)
-    g[:, :, 1:] += two * dv
-    g[:, :, :, 1:] += two * dh
-    if slip != "one end":                                                          # SLIP: no -2d
-        g[:, :, :-1] -= two * dv
-        g[:, :, :, :-1] -= two * dh
+    for (di, dj), w in NEIGHBOURS:
+        a, b = pair_views(x, di, dj)
+        d = x[a] - x[b]
+        g[a] += two * w * d
+        if slip != "one end":                                                      # SLIP: no -2wd
+            g[b] -= two * w * d
     return dL * g
 
 

@@ -74,9 +74,11 @@ def test_tv_loss_matches_torch(shape, dtype, backend):
         value, dx = losses.tv_loss(xs["x"])
         return np.array(value), {"x": dx * dout}
 
-    def theirs(t):
+    def theirs(t):                            # below, right; down-right and down-left at 1/2
         x = t["x"]
-        return ((x[:, :, 1:] - x[:, :, :-1]) ** 2).sum() + ((x[..., 1:] - x[..., :-1]) ** 2).sum()
+        return (((x[:, :, 1:] - x[:, :, :-1]) ** 2).sum() + ((x[..., 1:] - x[..., :-1]) ** 2).sum()
+                + 0.5 * ((x[:, :, 1:, 1:] - x[:, :, :-1, :-1]) ** 2).sum()
+                + 0.5 * ((x[:, :, 1:, :-1] - x[:, :, :-1, 1:]) ** 2).sum())
 
     check_against_torch(ours, theirs, {"x": np.random.default_rng(3).standard_normal(shape)},
                         dtype, backend, f"tv_loss[{shape}]", tv_limits(dtype))
@@ -103,8 +105,8 @@ def test_known_values(backend, to_backend):
     value, _ = losses.style_loss(F, losses.gram_matrix(F) * 0)   # E = sum G^2 / (4 * 2^2 * 3^2)
     exact = (25 + 2 * 196 + 2500) / 144                          # integers summed exactly, then
     assert abs(value - exact) <= 2 * 2.0 ** -53 * exact          # the scale and its product: 2 u
-    x = to_backend(np.array([[[[0.0, 1.0], [3.0, 3.0]]]]))        # differences: 3, 2 and 1, 0
-    assert losses.tv_loss(x)[0] == 9 + 4 + 1 + 0
+    x = to_backend(np.array([[[[0.0, 1.0], [3.0, 3.0]]]]))        # differences: 3, 2 and 1, 0,
+    assert losses.tv_loss(x)[0] == 9 + 4 + 1 + 0 + 0.5 * (9 + 4)  # diagonals 3 and 2 (at 1/2)
 
 
 def test_losses_reject_batched_feature_maps(backend, to_backend):
