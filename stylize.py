@@ -45,7 +45,8 @@ from vgg.files import PlanError, SaveError
 from vgg.images import ImageError, open_image
 from vgg.memory import available_memory, plan_memory
 from vgg.model import VGG19
-from vgg.run import INITS, NonFinite, Stylization, canvas_shapes, engine_for, style_shapes
+from vgg.canvas import canvas_shapes, style_shapes
+from vgg.run import INITS, NonFinite, Stylization, engine_for
 from vgg.speak import PROG, Progress, Voice, opening_line, summary_line, weighted
 from vgg.weights import WeightsError
 

@@ -7,7 +7,7 @@ engine in this order: backend.py (NumPy or CuPy), conv.py (convolution, naive th
 im2col), relu.py, layers.py (the layer classes) with reference.py (the functions a
 layer calls) and engines.py (the contract of both engines), pool.py (pooling),
 losses.py (the paper's content, Gram/style and total-variation losses), gradcheck.py
-(finite differences), optim.py (L-BFGS and Adam) with two_loop.py (L-BFGS's direction)
+(finite differences), optim.py (L-BFGS; adam.py beside it) with two_loop.py (L-BFGS's direction)
 and line_search.py (its step length).
 """
 from .backend import get_array_module, to_device, to_numpy, gpu_available  # noqa: F401

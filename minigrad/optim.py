@@ -1,4 +1,4 @@
-"""Hand-written optimisers for the style-transfer image: L-BFGS and Adam.
+"""Hand-written optimisers for the style-transfer image: L-BFGS here, Adam in minigrad/adam.py.
 
 Both work on one backend array `x` of any shape -- in stylize it is the image,
 (1, 3, H, W), float32 -- and never leave the array module that holds it, so the
@@ -24,7 +24,7 @@ opt.loss_x. Which point that is depends on how the step is made:
     belongs to the new opt.x. A step costs one call or more (the first one two or
     more); opt.n_evals counts the calls, opt.n_steps the steps.
 
-    opt = LBFGS(x0, lr=1.0, history=100)     # or Adam(x0, lr=...)
+    opt = LBFGS(x0, lr=1.0, history=100)     # or minigrad.adam.Adam(x0, lr=...)
     while opt.n_evals < budget:              # a budget of calls of f: what costs time
         loss = opt.step(f, max_evals=budget - opt.n_evals)
     x = opt.x
@@ -74,7 +74,8 @@ class LBFGS:
 
     One step(f) at x_k:
         g_k = grad f(x_k)       known from the line search that ended at x_k; called
-                                for here on the first step, and on every fixed step
+                                for here on the first step, on every fixed step, and
+                                after objective_changed()
         memory: add the pair (s_{k-1}, y_{k-1} = g_k - g_{k-1}) if its curvature y.s
                 is safely positive (_remember); the oldest pair falls out once there
                 are `history` of them. gamma = s.y / y.y of the newest stored pair.
@@ -202,6 +203,22 @@ class LBFGS:
         self.x, self.loss, self.grad, self.loss_x = x_new, trial.f, g_new, x_new
         return trial.f
 
+    def objective_changed(self):
+        """Say that f is about to change (vgg/run.py's jitter moves the image on VGG's grid).
+
+        The pair of the step that led to x_k is stored now, its y = g_k - g_{k-1} both
+        measured on the f that step was taken on (its line search left g_k here); and the
+        next step evaluates x_k again, on the new f, so that its line search compares like
+        with like. The fixed step never had g_k of the old f: x_k is evaluated by the next
+        step anyway, and that pair then mixes the two f's, as torch.optim.LBFGS's would.
+        """
+        if self.loss_x is not self.x:
+            return                             # the fixed step, or nothing evaluated yet
+        if self.last_step is not None:
+            self._remember(self.last_step, self.grad - self.last_grad, self.last_gs)
+            self.last_step = None
+        self.loss_x = None                     # step 1 of the next step(): f at x_k again
+
     def _steepest(self, g):
         """The first direction, -g, and the first step length t to try along it.
 
@@ -230,65 +247,3 @@ class LBFGS:
         self.pairs.clear()
         self.gamma = 1.0
         self.last_step = self.last_grad = self.last_gs = None
-
-
-class Adam:
-    """Adam (Kingma & Ba 2015, Algorithm 1), the same update as torch.optim.Adam.
-
-    One step(f) at x_{t-1}, with t = 1, 2, ... counting steps:
-        g   = grad f(x_{t-1})                          (the one call of f)
-        m_t = beta1 m_{t-1} + (1 - beta1) g            first moment,  m_0 = 0
-        v_t = beta2 v_{t-1} + (1 - beta2) g*g          second moment, v_0 = 0
-        m_hat = m_t / (1 - beta1^t)                    bias corrections: m_0 = v_0 = 0
-        v_hat = v_t / (1 - beta2^t)                    pulls the averages towards 0
-        x_t = x_{t-1} - lr m_hat / (sqrt(v_hat) + eps)
-    eps is added to sqrt(v_hat), after the bias correction, as in Algorithm 1 and
-    torch (not to sqrt(v_t), as in the paper's "more efficient" variant of sec. 2).
-    No weight decay, no AMSGrad.
-
-    lr defaults to 1e-3 like torch, which suits parameters of size ~1. Every
-    coordinate moves by about lr per step whatever the gradient's scale, so for
-    an image in 0..255 pixel units a much larger lr (1 to 10) is needed;
-    stylize passes its own.
-
-    Attributes: x (current iterate), n_evals and n_steps (calls of f and steps so
-    far: equal), m and v (the moments), loss and grad (the last evaluation, at
-    loss_x, the iterate BEFORE the last move).
-    """
-
-    def __init__(self, x0, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
-        xp = get_array_module(x0)
-        if lr <= 0:
-            raise ValueError(f"lr must be positive, got {lr}")
-        self.lr = lr
-        self.beta1, self.beta2 = betas
-        self.eps = eps
-        self.x = x0.copy()                      # our own iterate; x0 is never touched
-        self.m = xp.zeros_like(x0)              # first moment, same shape and dtype as x
-        self.v = xp.zeros_like(x0)              # second moment
-        self.n_evals = self.n_steps = 0
-        self.loss = None
-        self.grad = None
-        self.loss_x = None
-
-    def step(self, f, max_evals=None):
-        """Evaluate f at opt.x (once), move opt.x by one Adam step, return that loss.
-
-        max_evals is accepted for the same loop as L-BFGS; a step always takes one call.
-        """
-        xp = get_array_module(self.x)
-        if max_evals is not None and max_evals < 1:
-            raise ValueError(f"max_evals must be at least 1, got {max_evals}")
-        loss, g = _evaluate(f, self.x)
-        self.loss_x = self.x
-        self.n_evals += 1
-        self.n_steps += 1
-        t = self.n_steps                        # step number, 1-based
-
-        self.m = self.beta1 * self.m + (1 - self.beta1) * g       # m_t
-        self.v = self.beta2 * self.v + (1 - self.beta2) * g * g   # v_t
-        m_hat = self.m / (1 - self.beta1 ** t)
-        v_hat = self.v / (1 - self.beta2 ** t)
-        self.x = self.x - self.lr * m_hat / (xp.sqrt(v_hat) + self.eps)
-        self.loss, self.grad = loss, g
-        return loss

@@ -244,7 +244,8 @@ def test_a_huge_style_scale_is_refused_with_a_smaller_one(inputs, tmp_path):
 
 def test_memory_is_planned_on_the_upscaled_canvas():
     from vgg.memory import estimate_bytes, plan_memory
-    from vgg.run import Settings, canvas_shapes
+    from vgg.canvas import canvas_shapes
+    from vgg.run import Settings
     strip = Image.new("RGB", (4000, 10))                              # upscaled to 6400 x 16
     canvas = canvas_shapes(Settings(size=4000), strip, [])[-1]
     assert canvas == (16, 6400)

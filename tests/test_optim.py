@@ -12,9 +12,10 @@ import pytest
 import scipy.optimize
 import torch
 
+from minigrad.adam import Adam
 from minigrad.backend import get_array_module, gpu_available, to_device, to_numpy
 from minigrad.line_search import WOLFE_C1, WOLFE_C2, Trial, strong_wolfe
-from minigrad.optim import LBFGS, Adam
+from minigrad.optim import LBFGS
 from minigrad.two_loop import lbfgs_direction, lbfgs_direction_dense
 
 from .error_model import assert_within, bound, gamma, trajectory_limits, unit_roundoff
@@ -714,3 +715,38 @@ def test_pairs_without_positive_curvature_are_never_stored(line_search, shape):
         opt._forget()
         opt._remember(s_, np.array([ys, 0.0, 0.0]), -1.0)
         assert len(opt.pairs) == int(stored), (ys, line_search)
+
+
+def test_objective_changed_stores_the_pair_of_the_old_f_and_evaluates_x_again():
+    # vgg/run.py's jitter changes f between steps. The pair of the step just taken must
+    # be measured on the f it was taken on (y = g_old(x_k) - g_old(x_{k-1})), and the next
+    # step must start from f_new(x_k), not from the old f's value there: its line search
+    # compares f_new at the trials with f(0), which must be f_new's.
+    f_old, _ = make_quadratic(10, 100.0, 0, "numpy")
+    f_new, _ = make_quadratic(10, 100.0, 1, "numpy")
+    opt = LBFGS(np.ones(10))
+    for _ in range(3):
+        opt.step(f_old)
+    x_k, g_k, s, g_before = opt.x, opt.grad, opt.last_step, opt.last_grad
+    pairs = len(opt.pairs)
+    opt.objective_changed()
+    assert len(opt.pairs) == pairs + 1                            # stored now, from f_old alone
+    stored_s, stored_y, _ = opt.pairs[-1]
+    assert stored_s is s and np.array_equal(stored_y, g_k - g_before)
+    calls = []
+    opt.step(lambda x: calls.append(x) or f_new(x))
+    assert np.array_equal(calls[0], x_k) and opt.n_evals > 0      # f_new at x_k first
+    assert len(opt.pairs) == pairs + 1                            # nothing stored twice
+    assert opt.loss == f_new(opt.x)[0] and opt.loss < f_new(x_k)[0]
+
+
+def test_objective_changed_before_the_first_step_or_with_the_fixed_step_changes_nothing():
+    f, _ = make_quadratic(10, 100.0, 0, "numpy")
+    opt = LBFGS(np.ones(10))
+    opt.objective_changed()                                       # nothing evaluated yet
+    assert opt.loss_x is None and not opt.pairs and opt.last_step is None
+    fixed = LBFGS(np.ones(10), line_search=None)
+    fixed.step(f)
+    step, evals = fixed.last_step, fixed.n_evals
+    fixed.objective_changed()                                     # x_k was never evaluated
+    assert fixed.last_step is step and not fixed.pairs and fixed.n_evals == evals

@@ -58,9 +58,14 @@ def numbers(text):
 
 def computed_default(option, cell, name):
     """The defaults the run computes: written as 'RELATIVE; paper: PAPER' (the weights)
-    or '1 (L-BFGS), 10 (Adam)' (the learning rate)."""
+    or '1 (L-BFGS), 10 (Adam)' (the learning rate) or '15; `--mode content`: 0' (the jitter)."""
     if option == "--lr":
         assert numbers(cell) == list(LEARNING_RATES.values()), cell
+        return
+    if option == "--jitter":                                  # 15; `--mode content`: 0
+        assert numbers(cell)[0] == Settings().jitter, cell
+        mode_content = re.search(r"`--mode content`\D*?(\d+)", cell)
+        assert mode_content and int(mode_content.group(1)) == Settings(mode="content").jitter, cell
         return
     key = {"--content-weight": "alpha", "--style-weight": "beta", "--tv-weight": "tv"}[option]
     relative, _, paper = cell.partition(PAPER[name])
@@ -76,7 +81,7 @@ def computed_default(option, cell, name):
 
 def check_default(option, action, cell, name):
     default = action.default
-    if option in ("--lr", "--content-weight", "--style-weight", "--tv-weight"):
+    if option in ("--lr", "--content-weight", "--style-weight", "--tv-weight", "--jitter"):
         computed_default(option, cell, name)
     elif option == "--weights":
         assert cell == "weights/vgg19.h5"

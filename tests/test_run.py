@@ -10,7 +10,8 @@ from PIL import Image
 from minigrad.backend import to_numpy
 from vgg import images
 from vgg.model import VGG19
-from vgg.run import WEIGHTS, NonFinite, Settings, Stylization, canvas_shapes, default_alpha, white_noise
+from vgg.canvas import canvas_shapes
+from vgg.run import WEIGHTS, NonFinite, Settings, Stylization, default_alpha, white_noise
 from vgg.weights.testing import random_params
 
 from .error_model import assert_within, bound

@@ -27,7 +27,7 @@ from .early import program_name
 from .files import PlanError
 from .layout import CONV_SHAPES, LAYER_NAMES, POOLINGS, min_input_size
 from .outputs import Outputs
-from .run import INITS, LEARNING_RATES, LINE_SEARCH, MODES, WEIGHTS, Settings
+from .run import INITS, JITTER, LEARNING_RATES, LINE_SEARCH, MODES, WEIGHTS, Settings
 from .transfer import CONTENT_LAYERS, NORMALIZATIONS, STYLE_LAYERS
 from .weights import DEFAULT_PATH as DEFAULT_WEIGHTS
 
@@ -123,7 +123,11 @@ def build_parser():
     g.add_argument("--init", default=d["init"], metavar="|".join(INITS) + "|PATH",
                    help="starting image (the paper: noise); --mode content and style start from noise")
     g.add_argument("--seed", type=nonnegative_int, default=d["seed"],
-                   help="seed of the noise (runs are reproducible)")
+                   help="seed of the noise and of the jitter's shifts (runs are reproducible)")
+    g.add_argument("--jitter", type=nonnegative_int, default=d["jitter"], metavar="PX",
+                   help=f"before each step VGG's pooling grid moves: the image is rolled by a "
+                        f"random 0..PX pixels down and across, so no fine mesh can lock onto the "
+                        f"grid (default: {JITTER}, 0 with --mode content; 0 = the paper)")
     g = p.add_argument_group("style controls")
     g.add_argument("--style-blend", nargs="+", action=list_of(nonnegative_float), metavar="W",
                    help="one weight per --style image (normalised to sum to 1)")

@@ -25,18 +25,23 @@ from dataclasses import dataclass, field
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
+from minigrad.adam import Adam
 from minigrad.backend import to_device
 from minigrad.engines import get_engine
-from minigrad.optim import LBFGS, Adam
+from minigrad.optim import LBFGS
 
 from . import colour, images
+from .canvas import canvas_shapes, style_shapes
 from .layout import LAYER_NAMES, min_input_size
 from .transfer import CONTENT_LAYERS, STYLE_LAYERS, Objective, resize_array
 
 # The weights of eq. 7 for each normalisation of the terms (vgg/transfer.py). "relative"'s
 # were chosen by measurement on the pairs of benchmarks/look.py (README, "The defaults").
-WEIGHTS = {"relative": dict(alpha=0.1, beta=1.0, tv=0.03),
+WEIGHTS = {"relative": dict(alpha=0.1, beta=1.0, tv=0.02),
            "paper": dict(alpha=None, beta=1.0, tv=1e-3)}   # alpha None: default_alpha(size)
+# The default --jitter, pixels: shifts of 0..15 px reach every phase of the 2-, 4-, 8- and
+# 16-px grids of the four poolings below conv5_1 (docs/look.md, "The mesh", measured it).
+JITTER = 15
 LEARNING_RATES = {"lbfgs": 1.0, "adam": 10.0}              # in pixel units (0..255 scale)
 LINE_SEARCH = {"strong-wolfe": "strong_wolfe", "none": None}
 MODES = ("transfer", "content", "style")
@@ -81,7 +86,8 @@ class Settings:
     preserve_colors: str = None          # None | luminance | histogram
     scales: int = 1                      # coarse-to-fine: size / 2^(scales-1), ..., size
     init: str = "content"                # noise | content | style | image (pass init=)
-    seed: int = 0                        # of the noise
+    seed: int = 0                        # of the noise and of the jitter's shifts
+    jitter: int = None                   # VGG sees the image rolled by 0..jitter px, anew each step
     optimizer: str = "lbfgs"             # lbfgs | adam
     lr: float = None
     history: int = 100                   # L-BFGS memory, pairs
@@ -99,6 +105,8 @@ class Settings:
             self.style_weight = defaults["beta"]
         if self.tv_weight is None:           # Fig. 1 rebuilds the photo by the content loss alone
             self.tv_weight = 0.0 if self.mode == "content" else defaults["tv"]
+        if self.jitter is None:              # ... and without moving VGG's grid (the paper)
+            self.jitter = 0 if self.mode == "content" else JITTER
         if self.lr is None:
             self.lr = LEARNING_RATES[self.optimizer]
         if self.mode == "style" and self.init == "content":
@@ -166,38 +174,6 @@ def white_noise(shape, seed):
     return rng.standard_normal((1, 3) + tuple(shape)).astype(np.float32)   # (1, 3, H, W)
 
 
-def canvas_shapes(settings, content, styles, warn=None):
-    """[(H, W)] of the canvas at each scale: the photo's (else the first painting's) proportions
-    at each longest side, upscaled where a side is too small for the deepest layer."""
-    base = content if content is not None else styles[0]
-    need = min_input_size(settings.deepest())
-    shapes = []
-    for size in settings.sizes():
-        h, w = images.longest_side_shape(base.size, size)
-        H, W = at_least(h, w, need)
-        if (H, W) != (h, w) and warn:
-            warn(f"the image is too small for {settings.deepest()} at {size} px; "
-                 f"upscaled to {W}x{H}")
-        shapes.append((H, W))
-    return shapes
-
-
-def at_least(h, w, need):
-    """(h, w) scaled up, keeping the proportions, until the shorter side is at least `need`."""
-    if min(h, w) >= need:
-        return h, w
-    factor = need / min(h, w)
-    return max(need, round(h * factor)), max(need, round(w * factor))
-
-
-def style_shapes(settings, canvas, styles):
-    """[(H, W)] of each style image for a canvas (H, W): longest side max(canvas) times
-    --style-scale, upscaled like the canvas where too small for the deepest layer."""
-    need = min_input_size(settings.deepest())
-    size = max(1, round(max(canvas) * settings.style_scale))
-    return [at_least(*images.longest_side_shape(p.size, size), need) for p in styles]
-
-
 class Stylization:
     """One run: `reports()` optimises and yields a Report per step; `image()` is the result."""
 
@@ -258,35 +234,50 @@ class Stylization:
             self.x = self.start(shape) if k == 0 else resize_array(self.x, shape)  # upsample
             opt = LBFGS(self.x, lr=s.lr, history=s.history, line_search=LINE_SEARCH[s.line_search]) \
                 if s.optimizer == "lbfgs" else Adam(self.x, lr=s.lr)
-            seen = []                           # (image, terms, layer terms) of each call of f
+            yield from self._steps(objective, opt, k, t0)
 
-            def f(image):
-                loss, grad = objective(image)
-                seen.append((image, objective.terms, objective.layer_terms))
-                return loss, grad
+    def _steps(self, objective, opt, k, t0):
+        """One scale: opt's steps on objective until the budget is spent, a Report after each."""
+        s = self.settings
+        seen = []                               # (image, terms, layer terms) of each call of f
+        shifts = np.random.default_rng(s.seed)  # the jitter's: the same run, the same shifts
 
-            while opt.n_evals < s.iters:
-                seen.clear()
-                # The BLAS on one thread: the engine spreads the network over its own workers,
-                # and a multi-threaded BLAS beside them spins, slowing a busy machine several
-                # times over (benchmarks/RESULTS.md). Overflow in a diverging run is caught
-                # below as a non-finite loss, not printed as warnings.
-                with np.errstate(over="ignore", invalid="ignore"), \
-                        self._blas.limit(limits=1, user_api="blas"):
-                    loss = opt.step(f, max_evals=s.iters - opt.n_evals)  # the loss at opt.loss_x
-                if not seen:
-                    break                                     # a zero gradient: nothing to do
-                if not math.isfinite(loss):
-                    raise NonFinite(f"the loss became {loss} at step {self.steps + 1} "
-                                    "(try a smaller --lr or --style-weight)", self.good)
-                self.terms, self.layer_terms = next(((t, lt) for image, t, lt in seen
-                                                     if image is opt.loss_x),
-                                                    (self.terms, self.layer_terms))
-                self.steps += 1
-                self.evals += len(seen)
-                self.good, self.x, self.loss = opt.loss_x, opt.x, loss
-                yield Report(self.steps, self.evals, len(seen), loss, dict(self.terms),
-                             self.layer_terms, opt.loss_x, k, time.perf_counter() - t0)
+        def f(image):
+            loss, grad = objective(image)
+            seen.append((image, objective.terms, objective.layer_terms))
+            return loss, grad
+
+        while opt.n_evals < s.iters:
+            seen.clear()
+            if s.jitter:                        # a new place on VGG's pooling grid (transfer.py)
+                _, _, H, W = opt.x.shape        # (rolling by the image's side is no shift)
+                objective.shift_to(int(shifts.integers(0, min(s.jitter, H - 1) + 1)),
+                                   int(shifts.integers(0, min(s.jitter, W - 1) + 1)))
+                opt.objective_changed()         # the pair so far is the old f's; x_k anew
+            # The BLAS on one thread: the engine spreads the network over its own workers,
+            # and a multi-threaded BLAS beside them spins, slowing a busy machine several
+            # times over (benchmarks/RESULTS.md). Overflow in a diverging run is caught
+            # below as a non-finite loss, not printed as warnings.
+            with np.errstate(over="ignore", invalid="ignore"), \
+                    self._blas.limit(limits=1, user_api="blas"):
+                loss = opt.step(f, max_evals=s.iters - opt.n_evals)  # the loss at opt.loss_x
+            if not seen:
+                break                                         # a zero gradient: nothing to do
+            yield self._after_step(opt, loss, seen, k, t0)
+
+    def _after_step(self, opt, loss, seen, k, t0):
+        """The Report of the step just taken (its terms: those of the call at opt.loss_x)."""
+        if not math.isfinite(loss):
+            raise NonFinite(f"the loss became {loss} at step {self.steps + 1} "
+                            "(try a smaller --lr or --style-weight)", self.good)
+        self.terms, self.layer_terms = next(((t, lt) for image, t, lt in seen
+                                             if image is opt.loss_x),
+                                            (self.terms, self.layer_terms))
+        self.steps += 1
+        self.evals += len(seen)
+        self.good, self.x, self.loss = opt.loss_x, opt.x, loss
+        return Report(self.steps, self.evals, len(seen), loss, dict(self.terms),
+                      self.layer_terms, opt.loss_x, k, time.perf_counter() - t0)
 
     def image(self, x=None):
         """x (default: the current image) as a PIL image, with the photo's colours if asked."""

@@ -23,7 +23,8 @@ Two normalisations of the terms (the `normalization` argument):
 `Objective.__call__` is the whole story of one iteration: features of x, each
 loss and its gradient, the gradients handed to VGG's backward, the image
 gradient returned. The targets (the content image's features P^l, the style
-images' Gram matrices A^l) are computed once.
+images' Gram matrices A^l) are computed once. `shift_to` moves the image on
+VGG's pooling grid (vgg/run.py's jitter; the photo moves with it).
 """
 import numpy as np
 
@@ -101,11 +102,9 @@ class Objective:
         self.v = layer_weights(self.content_layers, content_layer_weights if content is not None else None)
         self.w = layer_weights(self.style_layers, style_layer_weights if styles else None)  # eq. 5's w_l
         self.taps = list(dict.fromkeys(self.content_layers + self.style_layers))
-        # The targets, computed once.
-        self.P = {}
-        if self.content_layers:
-            feats = model.forward(content, self.content_layers)
-            self.P = {l: feats[l].copy() for l in self.content_layers}       # P^l of eq. 1
+        # The targets, computed once (the photo's again when the image is shifted).
+        self.content, self.shift = content, (0, 0)
+        self.P = self._content_targets()                                     # P^l of eq. 1
         self.A = {}
         if self.style_layers:
             blend = blend or [1.0] * len(styles)
@@ -120,8 +119,34 @@ class Objective:
             self.tv_scale = 1.0 / max(ref_tv, 1e-12)
         self.terms, self.layer_terms = {}, {}
 
+    def _content_targets(self):
+        """{layer: P^l}, the features of the photo rolled by self.shift."""
+        if not self.content_layers:
+            return {}
+        xp = get_array_module(self.content)
+        feats = self.model.forward(xp.roll(self.content, self.shift, axis=(2, 3)), self.content_layers)
+        return {l: feats[l].copy() for l in self.content_layers}
+
+    def shift_to(self, dy, dx):
+        """From now on VGG sees the image, and the photo, rolled by (dy, dx) pixels.
+
+        VGG's pooling grid is fixed to the canvas: a pattern with the grid's period
+        (2, 4, ... px) that lines up with it can raise a layer's response and match a
+        Gram matrix in a way no shifted copy would, and the optimiser finds it: a fine
+        mesh of horizontal and vertical lines (issue 25, docs/look.md, "The mesh").
+        Moving the grid now and then (vgg/run.py's jitter) leaves only what works at
+        every position. Rolled, not cropped: no pixel drops out, the Gram matrices keep
+        their size, and the seam is where the photo has one too.
+        """
+        if (dy, dx) != self.shift:
+            self.shift = (dy, dx)
+            self.P = self._content_targets()
+
     def __call__(self, x):
-        F = self.model.forward(x, self.taps)                  # 1. the features of the current image
+        xp = get_array_module(x)
+        dy, dx = self.shift
+        seen = xp.roll(x, (dy, dx), axis=(2, 3))              # x as VGG sees it (shift_to; else x)
+        F = self.model.forward(seen, self.taps)               # 1. the features of the current image
         grads, content, style = {}, 0.0, 0.0
         per_layer = {"content": {}, "style": {}}              # each layer's own term, unweighted
         for l in self.content_layers:                         # 2. each loss and its gradient
@@ -135,15 +160,16 @@ class Objective:
             style += self.w[l] * value                        # eq. 5
             g = (self.beta * self.w[l]) * dF
             grads[l] = grads[l] + g if l in grads else g
-        dx = self.model.backward(grads)                       # 3. back through VGG to the pixels
+        dseen = self.model.backward(grads)                    # 3. back through VGG to the pixels,
+        grad = xp.roll(dseen, (-dy, -dx), axis=(2, 3))        #    and rolled back onto x's
         tv, dtv = losses.tv_loss(x) if self.tv_weight else (0.0, None)
         if self.tv_weight:
             tv *= self.tv_scale
-            dx += (self.tv_weight * self.tv_scale) * dtv
+            grad += (self.tv_weight * self.tv_scale) * dtv
         total = self.alpha * content + self.beta * style + self.tv_weight * tv   # eq. 7 (+ TV)
         self.terms = {"content": content, "style": style, "tv": tv}
         self.layer_terms = per_layer
-        return total, dx
+        return total, grad
 
 
 def resize_array(x, shape):

@@ -1,0 +1,41 @@
+"""The canvas's size at each scale and the paintings' sizes for it, from stylize's settings.
+
+The canvas keeps the photo's proportions at each longest side (coarse to fine, vgg/run.py's
+Settings.sizes), upscaled where a side is too small for the deepest layer used (its
+receptive geometry: vgg/layout.py's min_input_size); each painting is resized to the
+canvas's longest side times --style-scale.
+"""
+from . import images
+from .layout import min_input_size
+
+
+def canvas_shapes(settings, content, styles, warn=None):
+    """[(H, W)] of the canvas at each scale: the photo's (else the first painting's) proportions
+    at each longest side, upscaled where a side is too small for the deepest layer."""
+    base = content if content is not None else styles[0]
+    need = min_input_size(settings.deepest())
+    shapes = []
+    for size in settings.sizes():
+        h, w = images.longest_side_shape(base.size, size)
+        H, W = at_least(h, w, need)
+        if (H, W) != (h, w) and warn:
+            warn(f"the image is too small for {settings.deepest()} at {size} px; "
+                 f"upscaled to {W}x{H}")
+        shapes.append((H, W))
+    return shapes
+
+
+def at_least(h, w, need):
+    """(h, w) scaled up, keeping the proportions, until the shorter side is at least `need`."""
+    if min(h, w) >= need:
+        return h, w
+    factor = need / min(h, w)
+    return max(need, round(h * factor)), max(need, round(w * factor))
+
+
+def style_shapes(settings, canvas, styles):
+    """[(H, W)] of each style image for a canvas (H, W): longest side max(canvas) times
+    --style-scale, upscaled like the canvas where too small for the deepest layer."""
+    need = min_input_size(settings.deepest())
+    size = max(1, round(max(canvas) * settings.style_scale))
+    return [at_least(*images.longest_side_shape(p.size, size), need) for p in styles]
