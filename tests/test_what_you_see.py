@@ -18,6 +18,8 @@ import termios
 
 import pytest
 
+from vgg.run import WEIGHTS
+
 from .helpers import ROOT, quick, run_stylize
 
 PARAGRAPH = {"README.md": "What you see:", "README.ko.md": "화면에 나오는 줄은"}
@@ -86,7 +88,7 @@ def test_the_weighted_terms_add_up_to_the_total(spoken):
 
 def test_the_opening_line_names_the_changes_in_the_papers_form(spoken):
     first = spoken.splitlines()[0]
-    assert "alpha 0.1, beta 1, tv 0.03" in first
+    assert f"alpha 0.1, beta 1, tv {WEIGHTS['relative']['tv']:g}" in first
     assert first.endswith("changed from the defaults: --style-layers conv1_1,conv2_1"), first
 
 

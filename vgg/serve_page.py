@@ -161,8 +161,9 @@ function showSettings(settings) {
   const rows = Math.ceil(entries.length / 3);            // three name-value pairs a row
   for (let i = 0; i < rows; i++) {
     const row = table.insertRow();
-    for (const [name, value] of [entries[i], entries[i + rows], entries[i + 2 * rows]]) {
-      if (name === undefined) continue;
+    for (const entry of [entries[i], entries[i + rows], entries[i + 2 * rows]]) {
+      if (entry === undefined) continue;                  // the last row may be short
+      const [name, value] = entry;
       row.insertCell().textContent = name.replaceAll("_", " ");
       const cell = row.insertCell();
       cell.className = "value";
