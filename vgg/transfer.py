@@ -161,7 +161,7 @@ class Objective:
             g = (self.beta * self.w[l]) * dF
             grads[l] = grads[l] + g if l in grads else g
         dseen = self.model.backward(grads)                    # 3. back through VGG to the pixels,
-        grad = xp.roll(dseen, (-dy, -dx), axis=(2, 3))        #    and rolled back onto x's
+        grad = xp.roll(dseen, (-dy, -dx), axis=(2, 3))        #    rolled back: a roll's adjoint
         tv, dtv = losses.tv_loss(x) if self.tv_weight else (0.0, None)
         if self.tv_weight:
             tv *= self.tv_scale
