@@ -64,14 +64,14 @@ def state_of(port):
     return json.loads(body)
 
 
-def open_run(files):
+def open_run(files, extra_settings=None):
     """A real run at 32 px, its steps done, and a LivePage that has seen each of them."""
     settings = Settings(size=32, iters=3)
     stylization = Stylization(VGG19.load(files / "random.h5"), settings,
                               Image.open(files / "content.png").convert("RGB"),
                               [Image.open(files / "style.jpg").convert("RGB")])
     live = LivePage.open(0, {"size": 32, "iters": 3, "scales": 1, "content_weight": 0.1,
-                             "style_weight": 1.0, "tv_weight": 0.1})
+                             "style_weight": 1.0, "tv_weight": 0.1, **(extra_settings or {})})
     reports = []
     for r in stylization.reports():
         live.next_image = 0.0                        # every step's image, for the test
@@ -448,3 +448,17 @@ def test_the_page_in_a_real_browser(files, tmp_path):
     assert int(attribute(second, "curves", "data-points")) > int(attribute(first, "curves", "data-points"))
     picture = np.asarray(Image.open(shot).convert("RGB"), np.float32)
     assert picture.shape == (850, 1200, 3) and picture.std() > 10        # a page, not a blank
+
+
+@pytest.mark.parametrize("extra", [1, 2], ids=["7 settings", "8 settings"])
+def test_the_page_draws_with_a_short_last_row_of_settings(files, tmp_path, extra):
+    # The settings are laid out three to a row; with 28 of them (--jitter made them so) the
+    # short last row once stopped the page's script before the curves were drawn.
+    browser = chromium()
+    live, port, *_ = open_run(files, {f"setting_{k}": k for k in range(extra)})
+    try:
+        dom = browse(browser, f"http://127.0.0.1:{port}/", tmp_path, "--dump-dom")
+    finally:
+        close_unwatched(live)
+    assert int(attribute(dom, "curves", "data-points")) >= 1
+    assert all(f"setting {k}" in dom for k in range(extra))
