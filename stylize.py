@@ -38,6 +38,7 @@ except KeyboardInterrupt:  # Ctrl-C that Python took before the block: the same 
 import warnings
 
 from minigrad.backend import BackendUnavailable, backend_module
+from vgg.canvas import canvas_shapes, style_shapes
 from vgg.cli import (Refusal, build_parser, check_arguments, configure_demo, plan_outputs,
                      print_layers, write_demo_style)
 from vgg.console import SafeStream, Signals, Stop
@@ -45,7 +46,6 @@ from vgg.files import PlanError, SaveError
 from vgg.images import ImageError, open_image
 from vgg.memory import available_memory, plan_memory
 from vgg.model import VGG19
-from vgg.canvas import canvas_shapes, style_shapes
 from vgg.run import INITS, NonFinite, Stylization, engine_for
 from vgg.speak import PROG, Progress, Voice, opening_line, summary_line, weighted
 from vgg.weights import WeightsError

@@ -1,4 +1,5 @@
-"""Shared test fixtures: the backend switch, the engines, small input files, error bookkeeping.
+"""Shared test fixtures: the backend switch, the engines, small input files, a random-weight VGG
+and noise pictures for the runs, error bookkeeping.
 
 Every engine test is written once and parametrised over the `backend` fixture:
 "numpy" always runs, "cupy" runs where a CUDA device answers and is skipped
@@ -18,10 +19,14 @@ import os
 import shutil
 import tempfile
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from minigrad.backend import gpu_available, to_device
 from minigrad.fast import tune
+from vgg.model import VGG19
+from vgg.weights.testing import random_params
 
 from .helpers import ENGINES, largest_errors, write_inputs
 
@@ -60,6 +65,21 @@ def layout(request):
 def to_backend(backend):
     """Move a NumPy array to the test's backend."""
     return lambda a: to_device(a, backend)
+
+
+@pytest.fixture(scope="module")
+def model():
+    """VGG-19 on random weights (no download), for the runs of tests/test_run.py and test_jitter.py."""
+    return VGG19(random_params(seed=0))
+
+
+@pytest.fixture(scope="module")
+def pictures():
+    """(photo, painting): small PIL images of noise, 52x40 and 36x36."""
+    rng = np.random.default_rng(0)
+    photo = Image.fromarray(rng.integers(0, 256, (40, 52, 3), dtype=np.uint8))     # W 52, H 40
+    painting = Image.fromarray(rng.integers(0, 256, (36, 36, 3), dtype=np.uint8))
+    return photo, painting
 
 
 @pytest.fixture(scope="module")

@@ -3,30 +3,14 @@
 vgg/transfer.py's Objective.shift_to moves the image (and the photo) on VGG's pooling
 grid; vgg/run.py draws a new shift before each optimiser step and tells the optimiser
 that f changed (minigrad/optim.py's objective_changed, tested in tests/test_optim.py).
-Random VGG weights, small images.
+Random VGG weights, small noise images (tests/conftest.py's model and pictures).
 """
 import numpy as np
 import pytest
-from PIL import Image
 
 from vgg import images
-from vgg.model import VGG19
 from vgg.run import Settings, Stylization
 from vgg.transfer import Objective
-from vgg.weights.testing import random_params
-
-
-@pytest.fixture(scope="module")
-def model():
-    return VGG19(random_params(seed=0))
-
-
-@pytest.fixture(scope="module")
-def pictures():
-    rng = np.random.default_rng(0)
-    photo = Image.fromarray(rng.integers(0, 256, (40, 52, 3), dtype=np.uint8))     # W 52, H 40
-    painting = Image.fromarray(rng.integers(0, 256, (36, 36, 3), dtype=np.uint8))
-    return photo, painting
 
 
 def arrays(photo, painting, shape=(32, 48)):

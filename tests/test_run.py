@@ -9,25 +9,10 @@ from PIL import Image
 
 from minigrad.backend import to_numpy
 from vgg import images
-from vgg.model import VGG19
 from vgg.canvas import canvas_shapes
 from vgg.run import WEIGHTS, NonFinite, Settings, Stylization, default_alpha, white_noise
-from vgg.weights.testing import random_params
 
 from .error_model import assert_within, bound
-
-
-@pytest.fixture(scope="module")
-def model():
-    return VGG19(random_params(seed=0))
-
-
-@pytest.fixture(scope="module")
-def pictures():
-    rng = np.random.default_rng(0)
-    photo = Image.fromarray(rng.integers(0, 256, (40, 52, 3), dtype=np.uint8))     # W 52, H 40
-    painting = Image.fromarray(rng.integers(0, 256, (36, 36, 3), dtype=np.uint8))
-    return photo, painting
 
 
 def test_settings_fill_in_the_defaults_of_their_normalisation():

@@ -103,7 +103,7 @@ class Objective:
         self.w = layer_weights(self.style_layers, style_layer_weights if styles else None)  # eq. 5's w_l
         self.taps = list(dict.fromkeys(self.content_layers + self.style_layers))
         # The targets, computed once (the photo's again when the image is shifted).
-        self.content, self.shift = content, (0, 0)
+        self.content_image, self.shift = content, (0, 0)
         self.P = self._content_targets()                                     # P^l of eq. 1
         self.A = {}
         if self.style_layers:
@@ -123,8 +123,8 @@ class Objective:
         """{layer: P^l}, the features of the photo rolled by self.shift."""
         if not self.content_layers:
             return {}
-        xp = get_array_module(self.content)
-        feats = self.model.forward(xp.roll(self.content, self.shift, axis=(2, 3)), self.content_layers)
+        xp = get_array_module(self.content_image)
+        feats = self.model.forward(xp.roll(self.content_image, self.shift, axis=(2, 3)), self.content_layers)
         return {l: feats[l].copy() for l in self.content_layers}
 
     def shift_to(self, dy, dx):
