@@ -36,25 +36,34 @@ def high_pass(img):
     return y[1:-1, 1:-1] - blur
 
 
-def mesh(img, photo, style, tile=32):
-    """The axis excess of `img`'s texture where the photo is flat, over the painting's (1 = as it)."""
+def mesh(img, photo, style, tile=32, lines="both"):
+    """The axis excess of `img`'s texture where the photo is flat, over the painting's (1 = as it).
+
+    lines="horizontal" or "vertical" counts one set of lines only, over the painting's excess
+    for both (so the two halves average to the whole): a crosshatch raises both, brush
+    strokes that run one way raise one (docs/look.md, "What the mesh still counts")."""
     w, h = img.size
     flat = flat_tiles(photo.convert("RGB").resize((w, h), Image.BICUBIC), tile)
     sw, sh = style.size
     k = (w * h / (sw * sh)) ** 0.5
     painting = style.convert("RGB").resize((max(1, round(sw * k)), max(1, round(sh * k))), Image.BICUBIC)
-    return axis_excess(tile_spectrum(img, tile, flat), tile) / axis_excess(tile_spectrum(painting, tile), tile)
+    return axis_excess(tile_spectrum(img, tile, flat), tile, lines) / axis_excess(tile_spectrum(painting, tile), tile)
 
 
-def axis_excess(power, tile=32):
+# Where a (tile, tile) power spectrum holds the lines of each set at k cycles per tile: lines
+# along the rows vary down the columns (power[k, 0]), lines along the columns across (power[0, k]).
+AXES = {"horizontal": ((1, 0),), "vertical": ((0, 1),), "both": ((1, 0), (0, 1))}
+
+
+def axis_excess(power, tile=32, lines="both"):
     """Mean over periods tile/2 .. tile/15 px of (power on the axes) / (power off them at the
-    same frequency), of a (tile, tile) power spectrum."""
+    same frequency), of a (tile, tile) power spectrum; the axes of `lines` (AXES)."""
     f = np.fft.fftfreq(tile) * tile                                          # cycles per tile
     fy, fx = np.meshgrid(f, f, indexing="ij")
     radius = np.hypot(fx, fy)
     ratios = []
     for k in range(2, tile // 2):                                            # periods 16 .. 2.1 px
-        on_axis = (power[0, k] + power[0, -k] + power[k, 0] + power[-k, 0]) / 4
+        on_axis = np.mean([power[a * k, b * k] + power[-a * k, -b * k] for a, b in AXES[lines]]) / 2
         ring = (np.abs(radius - k) < 0.5) & (fx != 0) & (fy != 0)
         ratios.append(on_axis / power[ring].mean())
     return float(np.mean(ratios))

@@ -66,3 +66,14 @@ def test_lines_where_the_photo_is_busy_are_the_photos_and_not_counted():
     result = noise(1) + np.where(busy, lines(4), 0.0)
     assert texture.mesh(picture(result), photo, PAINTING) < 1.15
     assert texture.mesh(picture(result), FLAT_PHOTO, PAINTING) > 1.2    # counted when it is not
+
+
+def test_lines_one_way_raise_their_half_only_and_the_halves_average_to_the_whole():
+    # Lines along the rows (horizontal, every 4 px) over isotropic noise: a brush that runs one
+    # way, not a crosshatch. The horizontal half sees them; the vertical half sees the noise.
+    i = np.mgrid[:H, :W][0]
+    result = picture(noise(1) + 20.0 * (i % 4 == 0))
+    whole, across, down = (texture.mesh(result, FLAT_PHOTO, PAINTING, lines=k)
+                           for k in ("both", "horizontal", "vertical"))
+    assert across > 1.5 and 0.85 < down < 1.15
+    assert abs((across + down) / 2 - whole) < 1e-9 * whole
