@@ -24,7 +24,9 @@ on the same weights, max pooling), the three distances of issue 9 and
     grain    RMS of the luminance (0..255) minus its 3x3 box blur; lower = smoother
     mesh     thin horizontal and vertical lines where the photo is flat, the screen door
              of issue 25, relative to the painting's own lines (1 = as many); lower = no
-             mesh. benchmarks/texture.py says how it is measured, and why
+             mesh. benchmarks/texture.py says how it is measured, and why. The last column
+             is the photo's own mesh, measured the same way: the part of a result's that a
+             result which kept the photo would have (docs/look.md, "What the mesh still counts")
 
 The pairs: the shared Tübingen photo (../shared/images), matplotlib's Grace Hopper
 (the demo photo) and scikit-image's astronaut and coffee where scikit-image is
@@ -127,6 +129,11 @@ class Meter:
         return float(np.mean(dists)), c, grain(out), mesh(out, photo, style)
 
 
+def photo_mesh(photo, style, size):
+    """The mesh of the photo itself, resized as the result is: what keeping it would score."""
+    return mesh(photo.convert("RGB").resize(size, Image.BICUBIC), photo, style)
+
+
 def compose(rows, path, height=192, gap=4):
     """A grid: photo | painting | ours | peer, one row per pair, each tile `height` px high."""
     tiles = [[Image.open(f).convert("RGB") if f else None for f in row] for row in rows]
@@ -209,7 +216,7 @@ def print_row(row):
     cell = (lambda i, f: f"{o[i]:{f}} / {q[i]:{f}} ({o[i] / q[i]:.2f}x)") if q else \
         (lambda i, f: f"{o[i]:{f}} / -")
     print(f"| {row['pair']} | {cell(0, '.3f')} | {cell(1, '.2f')} | {cell(2, '.1f')} | "
-          f"{cell(3, '.2f')} | {row['t_ours']:.0f} |", flush=True)
+          f"{cell(3, '.2f')} | {row['photo_mesh']:.2f} | {row['t_ours']:.0f} |", flush=True)
 
 
 def main(argv=None):
@@ -219,7 +226,8 @@ def main(argv=None):
     meter = Meter(args.weights)
     rows = []
     print(f"| pair ({args.size} px, {args.iters} its) | style ours / peer | content ours / peer "
-          f"| grain ours / peer | mesh ours / peer | s ours |\n| --- | ---: | ---: | ---: | ---: | ---: |",
+          f"| grain ours / peer | mesh ours / peer | mesh of the photo | s ours |\n"
+          f"| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
           flush=True)
     for pair in args.pairs:
         photo_name, paint_name = pair.split("+")
@@ -237,6 +245,7 @@ def main(argv=None):
                "files": (photo, paint, ours, peer if peer.exists() else None)}
         if peer.exists():
             row["peer"] = measure(peer)
+        row["photo_mesh"] = photo_mesh(Image.open(photo), Image.open(paint), Image.open(ours).size)
         rows.append(row)
         print_row(row)
     if args.json:
