@@ -106,13 +106,27 @@ def start_stylize(*args, hooks=()):
     """stylize.py in a subprocess (under tests/hooked.py with `hooks`); (process, port) once it
     has printed its page's address."""
     program = ["-m", "tests.hooked", *hooks, "--"] if hooks else [str(ROOT / "stylize.py")]
-    p = subprocess.Popen([sys.executable, *program, *map(str, args)], stdin=subprocess.PIPE,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    # -X faulthandler: a SIGABRT prints every thread's stack (ended_within says where it hung)
+    p = subprocess.Popen([sys.executable, "-X", "faulthandler", *program, *map(str, args)],
+                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         text=True, cwd=ROOT)
     line = p.stderr.readline()
     match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
     assert match, line + p.stderr.read()
-    threading.Thread(target=p.stderr.read, daemon=True).start()   # keep the pipe drained
+    p.said = []                                                       # the rest of its stderr
+    threading.Thread(target=lambda: p.said.extend(iter(p.stderr.readline, "")), daemon=True).start()
     return p, int(match.group(1))
+
+
+def ended_within(p, seconds):
+    """p's exit status; if it has not ended in `seconds`, fail with its threads' stacks."""
+    try:
+        return p.wait(seconds)
+    except subprocess.TimeoutExpired:
+        p.send_signal(signal.SIGABRT)
+        p.wait(30)
+        time.sleep(0.5)                                               # the drain reads the rest
+        pytest.fail(f"still running {seconds} s later; its stderr and threads:\n" + "".join(p.said)[-6000:])
 
 
 def wait_until(condition, seconds=60):
@@ -318,7 +332,7 @@ def test_a_served_run_ends_and_frees_its_port_with_silent_clients_connected(file
     try:
         p.stdin.write("go\n")
         p.stdin.flush()
-        assert p.wait(120) == 0
+        assert ended_within(p, 120) == 0
         assert port_is_closed(port)                      # with those still connected
     finally:
         for s in silent:
@@ -341,7 +355,7 @@ def test_a_watching_page_learns_how_the_run_ended_and_where_it_saved(files, tmp_
             image = get(port, "/image.png")
             break
         time.sleep(0.1)
-    assert p.wait(60) == status
+    assert ended_within(p, 60) == status
     assert last["run"]["state"] == state and last["run"]["saved"] == str(out)
     assert f"saved in {out}" in last["run"]["message"]
     assert image[0] == 200 and int(image[1]["X-Image-Version"]) == last["image"]
@@ -355,7 +369,7 @@ def test_ctrl_c_and_sigterm_free_the_port(files, tmp_path, how, status):
                                    "--serve", 0, "--no-browser"))
     wait_for_evals(port, 2)
     p.send_signal(how)
-    assert p.wait(60) == status
+    assert ended_within(p, 60) == status
     assert port_is_closed(port)
     assert (tmp_path / "out.png").exists()
 
@@ -427,7 +441,7 @@ def test_the_page_in_a_real_browser(files, tmp_path):
         browse(browser, url, tmp_path, f"--screenshot={shot}", "--window-size=1200,850")
     finally:
         p.send_signal(signal.SIGINT)
-        assert p.wait(60) == 130
+        assert ended_within(p, 60) == 130
     assert port_is_closed(port)
     for dom in (first, second):
         assert attribute(dom, "status", "data-state") == "running"
