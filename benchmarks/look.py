@@ -25,8 +25,8 @@ on the same weights, max pooling), the three distances of issue 9 and
     mesh     thin horizontal and vertical lines where the photo is flat, the screen door
              of issue 25, relative to the painting's own lines (1 = as many); lower = no
              mesh. benchmarks/texture.py says how it is measured, and why. The last column
-             is the photo's own mesh, measured the same way: the part of a result's that a
-             result which kept the photo would have (docs/look.md, "What the mesh still counts")
+             is the photo's own mesh, measured the same way: what a result that kept the photo
+             unchanged would score (docs/look.md, "What the mesh still counts")
 
 The pairs: the shared Tübingen photo (../shared/images), matplotlib's Grace Hopper
 (the demo photo) and scikit-image's astronaut and coffee where scikit-image is

@@ -11,10 +11,11 @@ because what the style loss asks for turns with the view.
 
 How: the network is wrapped so that its forward pass sees R x, with R a bilinear rotation
 about the image's centre (the points it samples outside the image mirrored back in, or
-clamped to the edge), and its backward pass returns R^T of the gradient (the adjoint, as for
-the jitter's roll: docs/backprop.md). The photo goes through the same wrapper, so the content
-targets turn with the image; each shift draws a new angle. A probe, not a feature: NumPy only,
-and nothing in stylize.py or vgg/ knows about it.
+clamped to the edge), and its backward pass returns R^T of the gradient: the adjoint, as
+the jitter's roll has its own in vgg/transfer.py (docs/backprop.md says why). The photo
+goes through the same wrapper, so the content targets turn with the image; each shift
+draws a new angle. A probe, not a feature: NumPy only, and nothing in stylize.py or vgg/
+knows about it.
 """
 import sys
 from pathlib import Path
@@ -41,20 +42,21 @@ def rotation(H, W, radians, borders="mirror"):
 
 
 def rotate(x, R):
-    """R x for an (N, C, H, W) array: each output pixel, the weighted sum of its four sources."""
+    """R x for an (N, C, H, W) array: y[p] = sum over its four sources s_k(p) of w_k(p) x[s_k(p)]."""
     index, weight = R
-    flat = x.reshape(x.shape[0], x.shape[1], -1)
+    flat = x.reshape(x.shape[0], x.shape[1], -1)                      # (N, C, H * W)
     return sum(flat[:, :, k] * w for k, w in zip(index, weight)).reshape(x.shape).astype(x.dtype)
 
 
 def rotate_adjoint(g, R):
-    """R^T g: each output pixel's gradient sent back to its four sources, by the same weights."""
+    """R^T g: dL/dx[s] = sum over the (p, k) with s_k(p) = s of w_k(p) dL/dy[p]: each output
+    pixel's gradient sent back to its four sources by the same weights (a scatter-add)."""
     index, weight = R
     N, C, H, W = g.shape
-    flat = g.reshape(N, C, H * W)
+    flat = g.reshape(N, C, H * W)                                     # (N, C, H * W)
     out = np.zeros((N, C, H * W), np.float64)
     for n in range(N):
-        for c in range(C):
+        for c in range(C):                                            # bincount adds repeated sources
             out[n, c] = sum(np.bincount(k, w * flat[n, c], minlength=H * W) for k, w in zip(index, weight))
     return out.reshape(g.shape).astype(g.dtype)
 

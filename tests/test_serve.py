@@ -114,7 +114,8 @@ def start_stylize(*args, hooks=()):
     match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
     assert match, line + p.stderr.read()
     p.said = []                                                       # the rest of its stderr
-    threading.Thread(target=lambda: p.said.extend(iter(p.stderr.readline, "")), daemon=True).start()
+    p.drain = threading.Thread(target=lambda: p.said.extend(iter(p.stderr.readline, "")), daemon=True)
+    p.drain.start()
     return p, int(match.group(1))
 
 
@@ -125,7 +126,7 @@ def ended_within(p, seconds):
     except subprocess.TimeoutExpired:
         p.send_signal(signal.SIGABRT)
         p.wait(30)
-        time.sleep(0.5)                                               # the drain reads the rest
+        p.drain.join(10)                                              # its stderr, to the end
         pytest.fail(f"still running {seconds} s later; its stderr and threads:\n" + "".join(p.said)[-6000:])
 
 
