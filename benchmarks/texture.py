@@ -19,6 +19,8 @@ faithful result is not taken for a meshy one (over whole images, Tübingen itsel
 at 512 px against Starry Night). An earlier form (the high-pass's column and row profiles
 folded at 16 px) missed the 3-4 px crosshatch the eye sees (docs/look.md, "The mesh").
 """
+from pathlib import Path
+
 import numpy as np
 from PIL import Image
 
@@ -42,12 +44,19 @@ def mesh(img, photo, style, tile=32, lines="both"):
     lines="horizontal" or "vertical" counts one set of lines only, over the painting's excess
     for both (so the two halves average to the whole): a crosshatch raises both, brush
     strokes that run one way raise one (docs/look.md, "What the mesh still counts")."""
+    mine, painting = spectra(img, photo, style, tile)
+    return axis_excess(mine, tile, lines) / axis_excess(painting, tile)
+
+
+def spectra(img, photo, style, tile=32):
+    """(the mean power spectrum of img's tiles where the photo is flat, the painting's over
+    all its tiles, at img's pixel count): the two sides of `mesh`."""
     w, h = img.size
     flat = flat_tiles(photo.convert("RGB").resize((w, h), Image.BICUBIC), tile)
     sw, sh = style.size
     k = (w * h / (sw * sh)) ** 0.5
     painting = style.convert("RGB").resize((max(1, round(sw * k)), max(1, round(sh * k))), Image.BICUBIC)
-    return axis_excess(tile_spectrum(img, tile, flat), tile, lines) / axis_excess(tile_spectrum(painting, tile), tile)
+    return tile_spectrum(img, tile, flat), tile_spectrum(painting, tile)
 
 
 # Where a (tile, tile) power spectrum holds the lines of each set at k cycles per tile: lines
@@ -58,6 +67,13 @@ AXES = {"horizontal": ((1, 0),), "vertical": ((0, 1),), "both": ((1, 0), (0, 1))
 def axis_excess(power, tile=32, lines="both"):
     """Mean over periods tile/2 .. tile/15 px of (power on the axes) / (power off them at the
     same frequency), of a (tile, tile) power spectrum; the axes of `lines` (AXES)."""
+    return float(np.mean([ratio for _, ratio in axis_ratios(power, tile, lines)]))
+
+
+def axis_ratios(power, tile=32, lines="both"):
+    """[(period in px, power on the axes / power off them at that frequency)], periods
+    tile/2 .. tile/15 px: where along the spectrum the excess lies (`python
+    benchmarks/texture.py` prints it; docs/look.md, "Where the finest lines come from")."""
     f = np.fft.fftfreq(tile) * tile                                          # cycles per tile
     fy, fx = np.meshgrid(f, f, indexing="ij")
     radius = np.hypot(fx, fy)
@@ -65,8 +81,8 @@ def axis_excess(power, tile=32, lines="both"):
     for k in range(2, tile // 2):                                            # periods 16 .. 2.1 px
         on_axis = np.mean([power[a * k, b * k] + power[-a * k, -b * k] for a, b in AXES[lines]]) / 2
         ring = (np.abs(radius - k) < 0.5) & (fx != 0) & (fy != 0)
-        ratios.append(on_axis / power[ring].mean())
-    return float(np.mean(ratios))
+        ratios.append((tile / k, float(on_axis / power[ring].mean())))
+    return ratios
 
 
 def luminance(img):
@@ -95,3 +111,30 @@ def tile_spectrum(img, tile=32, tiles=None):
     window = np.outer(np.hanning(tile), np.hanning(tile))
     return np.mean([np.abs(np.fft.fft2((y[i:i + tile, j:j + tile] - y[i:i + tile, j:j + tile].mean())
                                        * window)) ** 2 for i, j in tiles or corners(y.shape, tile)], axis=0)
+
+
+def main(argv=None):
+    """Print, period by period, the axis ratio of each result where the photo is flat, of the
+    painting, and of the photo itself: which periods a mesh figure comes from."""
+    import argparse
+    p = argparse.ArgumentParser(description=main.__doc__)
+    p.add_argument("results", nargs="+", help="images of the same size")
+    p.add_argument("--photo", required=True)
+    p.add_argument("--painting", required=True)
+    args = p.parse_args(argv)
+    photo, style = Image.open(args.photo), Image.open(args.painting)
+    columns = {}
+    for name in args.results:
+        img = Image.open(name)
+        mine, painting = spectra(img, photo, style)
+        columns[Path(name).name] = axis_ratios(mine)
+    columns["painting"] = axis_ratios(painting)
+    columns["photo"] = axis_ratios(spectra(photo.convert("RGB").resize(img.size, Image.BICUBIC), photo, style)[0])
+    print("| period px | " + " | ".join(columns) + " |\n|" + " ---: |" * (len(columns) + 1))
+    for n, (period, _) in enumerate(columns["painting"]):
+        print(f"| {period:.1f} | " + " | ".join(f"{c[n][1]:.2f}" for c in columns.values()) + " |")
+    print("| mean | " + " | ".join(f"{np.mean([r for _, r in c]):.2f}" for c in columns.values()) + " |")
+
+
+if __name__ == "__main__":
+    main()

@@ -77,3 +77,26 @@ def test_lines_one_way_raise_their_half_only_and_the_halves_average_to_the_whole
                            for k in ("both", "horizontal", "vertical"))
     assert across > 1.5 and 0.85 < down < 1.15
     assert abs((across + down) / 2 - whole) < 1e-9 * whole
+
+
+def test_the_profile_finds_the_lines_at_their_period_and_averages_to_the_measure():
+    # Lines every 4 px put their power at 4 px and its harmonics (2.7 and 2 px are off the
+    # profile's grid of 32 / k, but 4 px is on it: k = 8); the noise elsewhere is near 1.
+    power = texture.tile_spectrum(picture(noise(1) + lines(4)))
+    profile = dict(texture.axis_ratios(power))
+    assert max(profile, key=profile.get) == 4.0 and profile[4.0] > 10
+    assert 0.7 < profile[16.0] < 1.4 and 0.7 < profile[5.3333333333333333] < 1.4
+    assert abs(np.mean(list(profile.values())) - texture.axis_excess(power)) < 1e-12
+
+
+def test_the_profile_command_prints_a_row_per_period(tmp_path, capsys):
+    for name, y in [("result.png", noise(1) + lines(4)), ("photo.png", noise(2, 2.0)),
+                    ("painting.png", noise(0))]:
+        picture(y).save(tmp_path / name)
+    texture.main([str(tmp_path / "result.png"), "--photo", str(tmp_path / "photo.png"),
+                  "--painting", str(tmp_path / "painting.png")])
+    rows = capsys.readouterr().out.splitlines()
+    assert rows[0] == "| period px | result.png | painting | photo |"
+    assert len(rows) == 2 + 14 + 1                                  # head, 16 .. 2.1 px, mean
+    four = next(r for r in rows if r.startswith("| 4.0 |")).split("|")
+    assert float(four[2]) > 10 and 0.5 < float(four[3]) < 2        # the result's lines, not the painting's
