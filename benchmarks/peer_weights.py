@@ -45,8 +45,7 @@ def main(argv=None):
     print("| pair | " + " | ".join(STYLE_LAYERS) + " | style / content |\n|" + " --- |" + " ---: |" * 6)
     for pair in args.pairs:
         photo, paint = (Image.open(f).convert("RGB") for f in (ph[pair.split("+")[0]], pa[pair.split("+")[1]]))
-        h, w = longest_side_shape(photo.size, args.size)             # the canvas stylize.py paints
-        size = (w, h)
+        size = longest_side_shape(photo.size, args.size)[::-1]       # (w, h): the canvas stylize.py paints
         P = meter.features(photo.resize(size, Image.BICUBIC))[CONTENT_LAYER].numpy()
         k = (size[0] * size[1] / (paint.width * paint.height)) ** 0.5
         S = meter.features(paint.resize((round(paint.width * k), round(paint.height * k)), Image.BICUBIC))
