@@ -30,12 +30,13 @@ def low_pass(period):
 
     def P(g):
         N, C, H, W = g.shape
-        if (H, W) not in masks:
-            f = np.hypot(np.fft.fftfreq(2 * H)[:, None], np.fft.fftfreq(2 * W)[None, :])  # (2H, 2W)
+        if (H, W) not in masks:                                         # the real FFT's half plane
+            f = np.hypot(np.fft.fftfreq(2 * H)[:, None], np.fft.rfftfreq(2 * W)[None, :])  # (2H, W + 1)
             masks[H, W] = 1.0 / (1.0 + (f * period) ** 2)
         even = np.concatenate([g, g[:, :, ::-1]], axis=2)                 # (N, C, 2H, W)
         even = np.concatenate([even, even[:, :, :, ::-1]], axis=3)        # (N, C, 2H, 2W)
-        return np.fft.ifft2(np.fft.fft2(even) * masks[H, W]).real[:, :, :H, :W].astype(g.dtype)
+        smooth = np.fft.irfft2(np.fft.rfft2(even) * masks[H, W], s=(2 * H, 2 * W))  # (N, C, 2H, 2W)
+        return smooth[:, :, :H, :W].astype(g.dtype)
     return P
 
 

@@ -44,19 +44,18 @@ def mesh(img, photo, style, tile=32, lines="both"):
     lines="horizontal" or "vertical" counts one set of lines only, over the painting's excess
     for both (so the two halves average to the whole): a crosshatch raises both, brush
     strokes that run one way raise one (docs/look.md, "What the mesh still counts")."""
-    mine, painting = spectra(img, photo, style, tile)
-    return axis_excess(mine, tile, lines) / axis_excess(painting, tile)
+    flat, painting = yardsticks(img.size, photo, style, tile)
+    return axis_excess(tile_spectrum(img, tile, flat), tile, lines) / axis_excess(tile_spectrum(painting, tile), tile)
 
 
-def spectra(img, photo, style, tile=32):
-    """(the mean power spectrum of img's tiles where the photo is flat, the painting's over
-    all its tiles, at img's pixel count): the two sides of `mesh`."""
-    w, h = img.size
+def yardsticks(size, photo, style, tile=32):
+    """(the corners of the tiles where the photo is flat, the painting at the result's pixel
+    count), for a result of `size` (w, h): what `mesh` measures a result against."""
+    w, h = size
     flat = flat_tiles(photo.convert("RGB").resize((w, h), Image.BICUBIC), tile)
     sw, sh = style.size
     k = (w * h / (sw * sh)) ** 0.5
-    painting = style.convert("RGB").resize((max(1, round(sw * k)), max(1, round(sh * k))), Image.BICUBIC)
-    return tile_spectrum(img, tile, flat), tile_spectrum(painting, tile)
+    return flat, style.convert("RGB").resize((max(1, round(sw * k)), max(1, round(sh * k))), Image.BICUBIC)
 
 
 # Where a (tile, tile) power spectrum holds the lines of each set at k cycles per tile: lines
@@ -123,13 +122,14 @@ def main(argv=None):
     p.add_argument("--painting", required=True)
     args = p.parse_args(argv)
     photo, style = Image.open(args.photo), Image.open(args.painting)
-    columns = {}
-    for name in args.results:
-        img = Image.open(name)
-        mine, painting = spectra(img, photo, style)
-        columns[Path(name).name] = axis_ratios(mine)
-    columns["painting"] = axis_ratios(painting)
-    columns["photo"] = axis_ratios(spectra(photo.convert("RGB").resize(img.size, Image.BICUBIC), photo, style)[0])
+    images = {Path(name).name: Image.open(name) for name in args.results}
+    size = next(iter(images.values())).size
+    if any(img.size != size for img in images.values()):
+        p.error("the results must all have the same size (they are measured on the same tiles)")
+    flat, painting = yardsticks(size, photo, style)
+    columns = {name: axis_ratios(tile_spectrum(img, 32, flat)) for name, img in images.items()}
+    columns["painting"] = axis_ratios(tile_spectrum(painting))
+    columns["photo"] = axis_ratios(tile_spectrum(photo.convert("RGB").resize(size, Image.BICUBIC), 32, flat))
     print("| period px | " + " | ".join(columns) + " |\n|" + " ---: |" * (len(columns) + 1))
     for n, (period, _) in enumerate(columns["painting"]):
         print(f"| {period:.1f} | " + " | ".join(f"{c[n][1]:.2f}" for c in columns.values()) + " |")
