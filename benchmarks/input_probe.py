@@ -1,0 +1,118 @@
+"""An experiment of docs/look.md ("What the inputs change"): stylize.py on inputs prepared
+another way, to see what the mesh and the grain of issue 25 owe to them.
+
+    python benchmarks/input_probe.py --label bilinear --resample bilinear --size 512
+    python benchmarks/input_probe.py --label photo-only --resample bilinear lanczos    # photo, painting
+    python benchmarks/input_probe.py --label turned --turns 22.5 -22.5 --turn-share 0.4 \\
+        --pairs tubingen+scream -- --tv-weight 0
+    python benchmarks/look.py --size 512 --label turned --reuse --pairs tubingen+scream
+
+Two changes, each optional:
+
+    --resample    the filter that scales the photo and the painting to the canvas. stylize.py
+                  uses Lanczos (vgg/images.py resize_to); pastiche uses Pillow's bilinear,
+                  which, shrinking, averages over a wider triangle and leaves the inputs
+                  20-30% less grainy (texture.grain). The probe scales them itself, to the
+                  sizes stylize.py would (vgg/canvas.py), so stylize.py's own resize is a no-op.
+                  One filter for both, or two: the photo's, then the painting's
+    --turns       copies of the painting turned by these angles (degrees; its borders
+                  mirrored, so the copy keeps the painting's size and has no empty corners),
+                  given to stylize.py as more style images with --turn-share of the weight
+                  between them. Gram matrices are quadratic in the features, so the style
+                  loss then asks for the weighted mean of the copies' Gram matrices: the
+                  painting's strokes, in a mix of directions
+
+Everything after `--` goes to stylize.py. Each result is written as look.py names its
+own (LABEL-PAIR-SIZE-ITERS.png under look.py's --out), so `look.py --reuse --label LABEL`
+measures it beside pastiche's. A probe, not a feature: nothing in stylize.py or vgg/ knows it.
+"""
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from look import PAIRS, ROOT, paintings, photos            # look.py puts the root on the path
+from vgg.images import longest_side_shape
+
+FILTERS = {"lanczos": Image.LANCZOS, "bicubic": Image.BICUBIC, "bilinear": Image.BILINEAR}
+
+
+def turned(img, degrees):
+    """`img` turned by `degrees` (anticlockwise) about its centre, bicubic, at its own size;
+    the corners a turn would leave empty come from the painting mirrored at its borders."""
+    img = img.convert("RGB")
+    w, h = img.size
+    pad = max(w, h) // 2                                   # enough for any angle: the corners
+    a = np.pad(np.asarray(img), ((pad, pad), (pad, pad), (0, 0)), mode="symmetric")
+    big = Image.fromarray(a).rotate(degrees, resample=Image.BICUBIC)
+    return big.crop((pad, pad, pad + w, pad + h))
+
+
+def scaled(img, size, resample):
+    """`img` with its longest side `size`, as vgg/images.py resize_longest, by `resample`."""
+    h, w = longest_side_shape(img.size, size)
+    return img.convert("RGB").resize((w, h), FILTERS[resample])
+
+
+def blend(turns, share):
+    """The --style-blend of the painting and its turned copies: 1 - share, then share / len."""
+    return [1.0 - share] + [share / len(turns)] * len(turns) if turns else [1.0]
+
+
+def prepare(photo, painting, size, resample, turns, folder):
+    """(the photo's file, [the painting's file, then a file per turn]), each already at the
+    size stylize.py scales it to at --style-scale 1: the canvas's longest side. `resample`:
+    (the photo's filter, the painting's)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    photo_file = folder / "photo.png"
+    scaled(Image.open(photo), size, resample[0]).save(photo_file)
+    art = Image.open(painting).convert("RGB")
+    files = []
+    for n, degrees in enumerate([0.0] + list(turns)):
+        files.append(folder / f"painting-{n}.png")
+        scaled(turned(art, degrees) if degrees else art, size, resample[1]).save(files[-1])
+    return photo_file, files
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    ours, rest = (argv[:argv.index("--")], argv[argv.index("--") + 1:]) if "--" in argv else (argv, [])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--label", required=True, help="names the outputs, as look.py's --label")
+    p.add_argument("--size", type=int, default=256)
+    p.add_argument("--iters", type=int, default=150)
+    p.add_argument("--pairs", nargs="+", default=PAIRS)
+    p.add_argument("--resample", choices=FILTERS, nargs="+", default=["lanczos"],
+                   help="the photo's filter and the painting's (one: both)")
+    p.add_argument("--turns", type=float, nargs="*", default=[], help="degrees, e.g. 22.5 -22.5")
+    p.add_argument("--turn-share", type=float, default=0.4, help="the turned copies' weight, together")
+    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "look")
+    args = p.parse_args(ours)
+    if any(a.startswith(("--style-blend", "--style-scale", "--size")) for a in rest):
+        p.error("the probe sets --size and --style-blend itself, at --style-scale 1")
+    if len(args.resample) > 2:
+        p.error("--resample takes one filter, or two: the photo's and the painting's")
+    filters = (args.resample[0], args.resample[-1])
+    ph, pa = photos(args.out), paintings(args.out)
+    for pair in args.pairs:
+        photo_name, paint_name = pair.split("+")
+        if not (ph.get(photo_name) and pa.get(paint_name) and ph[photo_name].exists() and pa[paint_name].exists()):
+            print(f"{pair}: skipped, a file is missing", file=sys.stderr)
+            continue
+        photo, styles = prepare(ph[photo_name], pa[paint_name], args.size, filters, args.turns,
+                                args.out / f"inputs-{args.label}-{pair}")
+        out = args.out / f"{args.label}-{pair}-{args.size}-{args.iters}.png"
+        subprocess.run([sys.executable, str(ROOT / "stylize.py"), "--content", str(photo),
+                        "--style", *map(str, styles), "--style-blend",
+                        *map(str, blend(args.turns, args.turn_share)), "--size", str(args.size),
+                        "--iters", str(args.iters), "-o", str(out), "--overwrite", "--quiet", *rest],
+                       check=True)
+        print(f"{pair}: {out}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

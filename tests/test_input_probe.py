@@ -1,0 +1,51 @@
+"""benchmarks/input_probe.py: its turned copies turn about the centre with no empty corners,
+its blend gives the painting its share, and the inputs it prepares are already the sizes
+stylize.py scales them to (so stylize.py's own resize leaves them as they are)."""
+import importlib
+
+import numpy as np
+from PIL import Image
+
+from vgg.canvas import canvas_shapes, style_shapes
+from vgg.images import resize_to
+from vgg.run import Settings
+
+from .helpers import ROOT
+
+
+def probe(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    return importlib.import_module("input_probe")
+
+
+def test_a_quarter_turn_is_numpys_rot90_and_any_turn_keeps_the_size_and_fills_the_corners(monkeypatch):
+    input_probe = probe(monkeypatch)
+    a = (np.random.default_rng(0).random((30, 30, 3)) * 255).astype(np.uint8)
+    assert np.array_equal(np.asarray(input_probe.turned(Image.fromarray(a), 90)), np.rot90(a))
+    flat = Image.new("RGB", (50, 30), (200, 120, 40))            # one colour, not square
+    out = input_probe.turned(flat, 30)
+    assert out.size == (50, 30)
+    assert np.all(np.asarray(out) == (200, 120, 40))             # the mirrored borders fill it
+
+
+def test_the_blend_gives_the_painting_one_minus_the_share(monkeypatch):
+    input_probe = probe(monkeypatch)
+    assert input_probe.blend([22.5, -22.5], 0.4) == [0.6, 0.2, 0.2]
+    assert input_probe.blend([], 0.4) == [1.0]
+
+
+def test_the_prepared_inputs_are_what_stylize_would_scale_them_to(monkeypatch, tmp_path):
+    input_probe = probe(monkeypatch)
+    rng = np.random.default_rng(1)
+    photo, painting = tmp_path / "p.png", tmp_path / "s.png"
+    Image.fromarray((rng.random((90, 120, 3)) * 255).astype(np.uint8)).save(photo)
+    Image.fromarray((rng.random((140, 100, 3)) * 255).astype(np.uint8)).save(painting)
+    photo_file, files = input_probe.prepare(photo, painting, 64, ("bilinear", "lanczos"), [20.0], tmp_path / "in")
+    assert len(files) == 2
+    content, styles = Image.open(photo_file), [Image.open(f) for f in files]
+    settings = Settings(size=64)
+    canvas = canvas_shapes(settings, content, styles)[-1]
+    assert canvas == (48, 64)
+    assert resize_to(content, canvas) is content                  # stylize.py's resize: a no-op
+    for img, shape in zip(styles, style_shapes(settings, canvas, styles)):
+        assert img.size == (46, 64) and resize_to(img, shape) is img
