@@ -49,7 +49,7 @@ def turned(img, degrees):
     the corners a turn would leave empty come from the painting mirrored at its borders."""
     img = img.convert("RGB")
     w, h = img.size
-    pad = max(w, h) // 2                                   # enough for any angle: the corners
+    pad = max(w, h) // 2          # any angle: the crop samples within (w + h) / 2 of the centre
     a = np.pad(np.asarray(img), ((pad, pad), (pad, pad), (0, 0)), mode="symmetric")
     big = Image.fromarray(a).rotate(degrees, resample=Image.BICUBIC)
     return big.crop((pad, pad, pad + w, pad + h))
@@ -114,10 +114,11 @@ def main(argv=None):
     ph, pa = photos(args.out), paintings(args.out)
     for pair in args.pairs:
         photo_name, paint_name = pair.split("+")
-        if not (ph.get(photo_name) and pa.get(paint_name) and ph[photo_name].exists() and pa[paint_name].exists()):
+        photo, paint = ph.get(photo_name), pa.get(paint_name)
+        if photo is None or paint is None or not (photo.exists() and paint.exists()):
             print(f"{pair}: skipped, a file is missing", file=sys.stderr)
             continue
-        photo, styles, scale = prepare(ph[photo_name], pa[paint_name], args.size, filters, args.turns,
+        photo, styles, scale = prepare(photo, paint, args.size, filters, args.turns,
                                        args.out / f"inputs-{args.label}-{pair}", args.style_pixels)
         out = args.out / f"{args.label}-{pair}-{args.size}-{args.iters}.png"
         subprocess.run([sys.executable, str(ROOT / "stylize.py"), "--content", str(photo),
