@@ -39,9 +39,9 @@ import warnings
 
 from minigrad.backend import BackendUnavailable, backend_module
 from vgg.canvas import canvas_shapes, style_shapes
-from vgg.cli import (Refusal, build_parser, check_arguments, configure_demo, plan_outputs,
-                     print_layers, write_demo_style)
+from vgg.cli import Refusal, build_parser, check_arguments, plan_outputs, print_layers
 from vgg.console import SafeStream, Signals, Stop
+from vgg.demo import configure_demo, write_demo_style
 from vgg.files import PlanError, SaveError
 from vgg.images import ImageError, open_image
 from vgg.memory import available_memory, plan_memory

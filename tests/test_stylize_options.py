@@ -143,15 +143,15 @@ def test_preserve_colors_without_a_photo_and_painting_is_refused(files, tmp_path
 
 
 def test_demo_reads_the_argv_given_to_main(tmp_path, monkeypatch):
-    from vgg import cli
+    from vgg import cli, demo
     monkeypatch.chdir(tmp_path)
     argv = ["--demo", "--size", "48", "--iters=7"]
     args = cli.build_parser().parse_args(argv)
     monkeypatch.setattr(sys, "argv", ["stylize.py"])             # what main(argv) must not read
-    cli.configure_demo(args, argv)
+    demo.configure_demo(args, argv)
     assert (args.size, args.iters) == (48, 7)
     args = cli.build_parser().parse_args(["--demo"])
-    cli.configure_demo(args, ["--demo"])
+    demo.configure_demo(args, ["--demo"])
     assert (args.size, args.iters) == (256, 100)
 
 
