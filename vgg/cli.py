@@ -132,7 +132,8 @@ def build_parser():
     g.add_argument("--style-blend", nargs="+", action=list_of(nonnegative_float), metavar="W",
                    help="one weight per --style image (normalised to sum to 1)")
     g.add_argument("--style-scale", type=positive_float, default=d["style_scale"],
-                   help="size of the style images relative to --size (bigger = larger brush strokes)")
+                   help="size of the style images' sides relative to the result's (1: as many "
+                        "pixels as the result; bigger = larger brush strokes)")
     g.add_argument("--preserve-colors", nargs="?", const="luminance", choices=["luminance", "histogram"],
                    help="keep the photo's colours (Gatys et al., 'Preserving Color in Neural Artistic "
                         "Style Transfer'): luminance (the default when given alone) transfers on "
