@@ -23,7 +23,7 @@ def test_settings_fill_in_the_defaults_of_their_normalisation():
     paper = Settings(normalization="paper", size=512)
     assert paper.content_weight == default_alpha(512) == 1e-2 * (256 / 512) ** 2   # the same operations
     assert Settings(content_weight=0.5, tv_weight=0.0).content_weight == 0.5
-    assert Settings(tv_weight=0.0).tv_weight == 0.0                 # 0 is a value, not "unset"
+    assert Settings(normalization="paper", tv_weight=0.0).tv_weight == 0.0   # 0: a value, not "unset"
 
 
 def test_settings_start_style_and_content_modes_from_noise():

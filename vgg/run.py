@@ -37,7 +37,7 @@ from .transfer import CONTENT_LAYERS, STYLE_LAYERS, Objective, resize_array
 
 # The weights of eq. 7 for each normalisation of the terms (vgg/transfer.py). "relative"'s
 # were chosen by measurement on the pairs of benchmarks/look.py (README, "The defaults").
-WEIGHTS = {"relative": dict(alpha=0.1, beta=1.0, tv=0.02),
+WEIGHTS = {"relative": dict(alpha=0.1, beta=1.0, tv=0.0),
            "paper": dict(alpha=None, beta=1.0, tv=1e-3)}   # alpha None: default_alpha(size)
 # The default --jitter, pixels: shifts of 0..15 px reach every phase of the 2-, 4-, 8- and
 # 16-px grids of the four poolings below conv5_1 (docs/look.md, "The mesh", measured it).
