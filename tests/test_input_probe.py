@@ -1,5 +1,5 @@
-"""benchmarks/input_probe.py: its turned copies turn about the centre with no empty corners,
-its blend gives the painting its share, and the inputs it prepares (the painting at the canvas's
+"""benchmarks/input_probe.py: its blend gives the painting its share (its turned copies are
+vgg/turns.py's, tested in test_turns.py), and the inputs it prepares (the painting at the canvas's
 longest side, or at its pixel count) are already the sizes stylize.py scales them to, so
 stylize.py's own resize leaves them as they are."""
 import importlib
@@ -17,16 +17,6 @@ from .helpers import ROOT
 def probe(monkeypatch):
     monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
     return importlib.import_module("input_probe")
-
-
-def test_a_quarter_turn_is_numpys_rot90_and_any_turn_keeps_the_size_and_fills_the_corners(monkeypatch):
-    input_probe = probe(monkeypatch)
-    a = (np.random.default_rng(0).random((30, 30, 3)) * 255).astype(np.uint8)
-    assert np.array_equal(np.asarray(input_probe.turned(Image.fromarray(a), 90)), np.rot90(a))
-    flat = Image.new("RGB", (50, 30), (200, 120, 40))            # one colour, not square
-    out = input_probe.turned(flat, 30)
-    assert out.size == (50, 30)
-    assert np.all(np.asarray(out) == (200, 120, 40))             # the mirrored borders fill it
 
 
 def test_the_blend_gives_the_painting_one_minus_the_share(monkeypatch):

@@ -58,9 +58,15 @@ def numbers(text):
 
 def computed_default(option, cell, name):
     """The defaults the run computes: written as 'RELATIVE; paper: PAPER' (the weights)
-    or '1 (L-BFGS), 10 (Adam)' (the learning rate) or '15; `--mode content`: 0' (the jitter)."""
+    or '1 (L-BFGS), 10 (Adam)' (the learning rate) or '15; `--mode content`: 0' (the jitter)
+    or '22.5,-22.5; `--mode style`: none' (the turns)."""
     if option == "--lr":
         assert numbers(cell) == list(LEARNING_RATES.values()), cell
+        return
+    if option == "--style-turns":                             # 22.5,-22.5; `--mode style`: none
+        before, mode_style, _ = cell.partition("`--mode style`")
+        assert [float(t) for t in re.findall(r"-?\d+(?:\.\d+)?", before)] == Settings().style_turns
+        assert mode_style and Settings(mode="style").style_turns == [], cell
         return
     if option == "--jitter":                                  # 15; `--mode content`: 0
         assert numbers(cell)[0] == Settings().jitter, cell
@@ -81,7 +87,8 @@ def computed_default(option, cell, name):
 
 def check_default(option, action, cell, name):
     default = action.default
-    if option in ("--lr", "--content-weight", "--style-weight", "--tv-weight", "--jitter"):
+    if option in ("--lr", "--content-weight", "--style-weight", "--tv-weight", "--jitter",
+                  "--style-turns"):
         computed_default(option, cell, name)
     elif option == "--weights":
         assert cell == "weights/vgg19.h5"

@@ -43,6 +43,20 @@ def positive_float(text):
     return value
 
 
+def finite_float(text):
+    value = float(text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
+
+
+def fraction(text):
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, got {text}")
+    return value
+
+
 def weights_whole(weights):
     """A list of weights: finite, >= 0, not all zero, with a finite sum."""
     if any(not (w >= 0) or math.isinf(w) for w in weights) or not 0 < sum(weights) < math.inf:

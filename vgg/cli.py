@@ -21,13 +21,13 @@ from minigrad.backend import BACKENDS
 from minigrad.engines import ENGINES
 
 from . import __version__, files, images
-from .arg_types import (layer_name, list_of, nonnegative_float, nonnegative_int, port_number,
-                        positive_float, positive_int, weights_whole)
+from .arg_types import (finite_float, fraction, layer_name, list_of, nonnegative_float,
+                        nonnegative_int, port_number, positive_float, positive_int, weights_whole)
 from .early import program_name
 from .files import PlanError
 from .layout import CONV_SHAPES, LAYER_NAMES, POOLINGS, min_input_size
 from .outputs import Outputs
-from .run import INITS, JITTER, LEARNING_RATES, LINE_SEARCH, MODES, WEIGHTS, Settings
+from .run import INITS, JITTER, LEARNING_RATES, LINE_SEARCH, MODES, TURNS, WEIGHTS, Settings
 from .transfer import CONTENT_LAYERS, NORMALIZATIONS, STYLE_LAYERS
 from .weights import DEFAULT_PATH as DEFAULT_WEIGHTS
 
@@ -134,6 +134,13 @@ def build_parser():
     g.add_argument("--style-scale", type=positive_float, default=d["style_scale"],
                    help="size of the style images' sides relative to the result's (1: as many "
                         "pixels as the result; bigger = larger brush strokes)")
+    g.add_argument("--style-turns", nargs="+", action=list_of(finite_float), metavar="DEG",
+                   default=d["style_turns"], help="copies of each painting turned by these "
+                   "angles join it as style images, so its strokes come in a mix of directions "
+                   f"(default: {','.join(f'{t:g}' for t in TURNS)}, none with --mode style)")
+    g.add_argument("--style-turn-share", type=fraction, default=d["style_turn_share"],
+                   metavar="S", help="the turned copies' weight, together, in each painting's "
+                   "(0: no copies, the paper)")
     g.add_argument("--preserve-colors", nargs="?", const="luminance", choices=["luminance", "histogram"],
                    help="keep the photo's colours (Gatys et al., 'Preserving Color in Neural Artistic "
                         "Style Transfer'): luminance (the default when given alone) transfers on "

@@ -34,6 +34,7 @@ from . import colour, images
 from .canvas import canvas_shapes, style_shapes
 from .layout import LAYER_NAMES, min_input_size
 from .transfer import CONTENT_LAYERS, STYLE_LAYERS, Objective, resize_array
+from .turns import with_turns
 
 # The weights of eq. 7 for each normalisation of the terms (vgg/transfer.py). "relative"'s
 # were chosen by measurement on the pairs of benchmarks/look.py (README, "The defaults").
@@ -42,6 +43,8 @@ WEIGHTS = {"relative": dict(alpha=0.1, beta=1.0, tv=0.0),
 # The default --jitter, pixels: shifts of 0..15 px reach every phase of the 2-, 4-, 8- and
 # 16-px grids of the four poolings below conv5_1 (docs/look.md, "The mesh", measured it).
 JITTER = 15
+# The default --style-turns (degrees) and --style-turn-share (vgg/turns.py; docs/look.md).
+TURNS, TURN_SHARE = [22.5, -22.5], 0.4
 LEARNING_RATES = {"lbfgs": 1.0, "adam": 10.0}              # in pixel units (0..255 scale)
 LINE_SEARCH = {"strong-wolfe": "strong_wolfe", "none": None}
 MODES = ("transfer", "content", "style")
@@ -83,6 +86,8 @@ class Settings:
     style_layer_weights: list = None     # w_l of eq. 5, normalised (None: equal)
     style_blend: list = None             # one weight per style image (None: equal)
     style_scale: float = 1.0             # style images' size relative to the canvas
+    style_turns: list = None             # degrees: the painting's turned copies (vgg/turns.py)
+    style_turn_share: float = TURN_SHARE  # the copies' share of each painting's weight
     preserve_colors: str = None          # None | luminance | histogram
     scales: int = 1                      # coarse-to-fine: size / 2^(scales-1), ..., size
     init: str = "content"                # noise | content | style | image (pass init=)
@@ -107,6 +112,8 @@ class Settings:
             self.tv_weight = 0.0 if self.mode == "content" else defaults["tv"]
         if self.jitter is None:              # ... and without moving VGG's grid (the paper)
             self.jitter = 0 if self.mode == "content" else JITTER
+        if self.style_turns is None:         # a texture (--mode style) is the painting's own
+            self.style_turns = list(TURNS) if self.mode == "transfer" else []
         if self.lr is None:
             self.lr = LEARNING_RATES[self.optimizer]
         if self.mode == "style" and self.init == "content":
@@ -194,6 +201,9 @@ class Stylization:
             styles = [colour.recolor(p, content) for p in styles]
         self.content, self.styles, self.init = content, styles, init
         self.shapes = shapes or canvas_shapes(s, content, styles, warn)
+        sides = [max(shape) for shape in style_shapes(s, self.shapes[-1], styles)]
+        self.style_images, self.style_blend = with_turns(styles, s.style_blend, s.style_turns,
+                                                         s.style_turn_share, sides)
         self.x = self.good = None                 # the current image; the last with a finite loss
         self.steps = self.evals = 0
         self.loss, self.terms, self.layer_terms = float("nan"), {}, {}
@@ -206,8 +216,8 @@ class Stylization:
         if self.content is not None:
             content = to_device(images.preprocess(images.resize_to(self.content, shape)), s.backend)
         styles = [to_device(images.preprocess(images.resize_to(p, size)), s.backend)
-                  for p, size in zip(self.styles, style_shapes(s, shape, self.styles))]
-        return Objective(self.model, (1, 3) + tuple(shape), content, styles, s.style_blend,
+                  for p, size in zip(self.style_images, style_shapes(s, shape, self.style_images))]
+        return Objective(self.model, (1, 3) + tuple(shape), content, styles, self.style_blend,
                          s.content_layers, s.style_layers,
                          s.content_weight if s.mode != "style" else 0.0,
                          s.style_weight if s.mode != "content" else 0.0,
