@@ -9,7 +9,7 @@ from PIL import Image
 
 from minigrad.backend import to_numpy
 from vgg import images
-from vgg.canvas import canvas_shapes
+from vgg.canvas import canvas_shapes, style_shapes
 from vgg.run import WEIGHTS, NonFinite, Settings, Stylization, default_alpha, white_noise
 
 from .error_model import assert_within, bound
@@ -38,6 +38,13 @@ def test_canvas_shapes_coarse_to_fine_and_upscaled_for_the_deepest_layer(picture
     told = []
     shapes = canvas_shapes(Settings(size=20), photo, [], told.append)       # 15x20 < 16 for conv5_1
     assert shapes == [(16, 21)] and "too small for conv5_1" in told[0]
+
+
+def test_each_painting_gets_the_canvass_pixel_count_in_its_own_proportions():
+    square, wide = Image.new("RGB", (300, 300)), Image.new("RGB", (400, 100))
+    assert style_shapes(Settings(), (512, 437), [square, wide]) == [(473, 473), (237, 946)]
+    assert style_shapes(Settings(style_scale=2.0), (512, 437), [square]) == [(946, 946)]
+    assert style_shapes(Settings(), (20, 10), [wide]) == [(16, 64)]     # upscaled for conv5_1
 
 
 def test_the_budget_is_evaluations_and_each_report_counts_them(model, pictures):
