@@ -85,7 +85,7 @@ class Settings:
     content_layer_weights: list = None   # v_l, normalised to sum to 1 (None: equal)
     style_layer_weights: list = None     # w_l of eq. 5, normalised (None: equal)
     style_blend: list = None             # one weight per style image (None: equal)
-    style_scale: float = 1.0             # style images' size relative to the canvas
+    style_scale: float = 1.0             # paintings' sides, 1: the canvas's pixel count
     style_turns: list = None             # degrees: the painting's turned copies (vgg/turns.py)
     style_turn_share: float = TURN_SHARE  # the copies' share of each painting's weight
     preserve_colors: str = None          # None | luminance | histogram
@@ -201,9 +201,9 @@ class Stylization:
             styles = [colour.recolor(p, content) for p in styles]
         self.content, self.styles, self.init = content, styles, init
         self.shapes = shapes or canvas_shapes(s, content, styles, warn)
-        sides = [max(shape) for shape in style_shapes(s, self.shapes[-1], styles)]
-        self.style_images, self.style_blend = with_turns(styles, s.style_blend, s.style_turns,
-                                                         s.style_turn_share, sides)
+        self.style_images, self.style_blend = with_turns(    # the paintings and their turned
+            styles, s.style_blend, s.style_turns, s.style_turn_share,   # copies, with weights
+            [max(shape) for shape in style_shapes(s, self.shapes[-1], styles)])
         self.x = self.good = None                 # the current image; the last with a finite loss
         self.steps = self.evals = 0
         self.loss, self.terms, self.layer_terms = float("nan"), {}, {}
