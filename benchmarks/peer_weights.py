@@ -14,8 +14,9 @@ features, N_l^2 for a Gram matrix. Written with this project's relative terms
     c * relative content  +  sum_l w_l * relative style_l,   c = 0.01 ||P||^2 / (N M),  w_l = 10 ||A_l||^2 / N_l^4
 
 so w_l / sum(w) is the share of each layer in its style term, and sum(w) / c its style/content
-balance (this project's defaults: 1/5 each, and beta / alpha = 10). The targets are measured
-with benchmarks/look.py's independent PyTorch VGG-19, the images sized as look.py sizes them.
+balance (this project's defaults: 0.25, 1, 1, 4 and 0.25 over 6.5, and beta / alpha = 33). The
+targets are measured with benchmarks/look.py's independent PyTorch VGG-19, the images sized as
+look.py sizes them.
 """
 import argparse
 import sys

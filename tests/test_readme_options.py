@@ -59,7 +59,15 @@ def numbers(text):
 def computed_default(option, cell, name):
     """The defaults the run computes: written as 'RELATIVE; paper: PAPER' (the weights)
     or '1 (L-BFGS), 10 (Adam)' (the learning rate) or '15; `--mode content`: 0' (the jitter)
-    or '22.5,-22.5; `--mode style`: none' (the turns)."""
+    or '22.5,-22.5; `--mode style`: none' (the turns) or '0.25,1,1,4,0.25; paper, `--mode
+    style`, other layers: equal' (the style layers' weights)."""
+    if option == "--style-layer-weights":                     # transfer, relative, the default layers
+        given, _, otherwise = cell.partition("paper")
+        assert numbers(given) == Settings().style_layer_weights == WEIGHTS["relative"]["layers"], cell
+        assert "`--mode style`" in otherwise and any(word in otherwise for word in OFF[name]), cell
+        assert Settings(normalization="paper").style_layer_weights is None
+        assert Settings(mode="style").style_layer_weights is None
+        return
     if option == "--lr":
         assert numbers(cell) == list(LEARNING_RATES.values()), cell
         return
@@ -88,7 +96,7 @@ def computed_default(option, cell, name):
 def check_default(option, action, cell, name):
     default = action.default
     if option in ("--lr", "--content-weight", "--style-weight", "--tv-weight", "--jitter",
-                  "--style-turns"):
+                  "--style-turns", "--style-layer-weights"):
         computed_default(option, cell, name)
     elif option == "--weights":
         assert cell == "weights/vgg19.h5"

@@ -26,6 +26,26 @@ def test_settings_fill_in_the_defaults_of_their_normalisation():
     assert Settings(normalization="paper", tv_weight=0.0).tv_weight == 0.0   # 0: a value, not "unset"
 
 
+def test_conv4_1_leads_the_default_style_layers_in_transfer_mode_only():
+    assert Settings().style_layer_weights == WEIGHTS["relative"]["layers"] == [0.25, 1, 1, 4, 0.25]
+    assert Settings(style_layer_weights=[1, 2, 3, 4, 5]).style_layer_weights == [1, 2, 3, 4, 5]
+    assert Settings(normalization="paper").style_layer_weights is None      # eq. 5's 1/5 each
+    assert Settings(mode="style").style_layer_weights is None               # the paper's texture
+    assert Settings(style_layers=["conv1_1", "conv2_1"]).style_layer_weights is None
+    Settings().style_layer_weights[3] = 0                                   # a copy, not the table's
+    assert WEIGHTS["relative"]["layers"][3] == 4
+
+
+def test_the_objective_weighs_the_style_layers_as_the_settings_say(model, pictures):
+    photo, painting = pictures
+    run = Stylization(model, Settings(size=32), photo, [painting])
+    w = run.objective(run.shapes[-1]).w                                     # eq. 5's w_l, summing to 1
+    assert w == pytest.approx({"conv1_1": 0.25 / 6.5, "conv2_1": 1 / 6.5, "conv3_1": 1 / 6.5,
+                               "conv4_1": 4 / 6.5, "conv5_1": 0.25 / 6.5})
+    texture = Stylization(model, Settings(size=32, mode="style"), None, [painting])
+    assert texture.objective(texture.shapes[-1]).w == pytest.approx(dict.fromkeys(w, 0.2))
+
+
 def test_settings_start_style_and_content_modes_from_noise():
     assert Settings(mode="style").init == "noise"
     assert Settings(mode="content", init="style").init == "noise"

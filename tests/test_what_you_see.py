@@ -88,8 +88,17 @@ def test_the_weighted_terms_add_up_to_the_total(spoken):
 
 def test_the_opening_line_names_the_changes_in_the_papers_form(spoken):
     first = spoken.splitlines()[0]
-    assert f"alpha 0.1, beta 1, tv {WEIGHTS['relative']['tv']:g}" in first
+    assert f"alpha {WEIGHTS['relative']['alpha']:g}, beta 1, tv {WEIGHTS['relative']['tv']:g}" in first
     assert first.endswith("changed from the defaults: --style-layers conv1_1,conv2_1"), first
+
+
+def test_the_style_layers_weights_are_named_only_when_their_own_default_is_left():
+    from vgg.speak import changed_settings
+    from vgg.run import Settings
+    assert changed_settings(Settings(style_layers=["conv1_1", "conv2_1"])) == \
+        [("--style-layers", "conv1_1,conv2_1")]              # their weights follow them: equal
+    assert changed_settings(Settings(style_layer_weights=[1.0] * 5)) == \
+        [("--style-layer-weights", "1,1,1,1,1")]
 
 
 def test_quiet_prints_nothing_on_a_run_that_warns(files, tmp_path):

@@ -36,10 +36,10 @@ from .layout import LAYER_NAMES, min_input_size
 from .transfer import CONTENT_LAYERS, STYLE_LAYERS, Objective, resize_array
 from .turns import with_turns
 
-# The weights of eq. 7 for each normalisation of the terms (vgg/transfer.py). "relative"'s
-# were chosen by measurement on the pairs of benchmarks/look.py (README, "The defaults").
-WEIGHTS = {"relative": dict(alpha=0.1, beta=1.0, tv=0.0),
-           "paper": dict(alpha=None, beta=1.0, tv=1e-3)}   # alpha None: default_alpha(size)
+# The weights of eq. 7 for each normalisation (vgg/transfer.py) and the default style layers' w_l
+# in transfer mode (None: eq. 5's 1/5); "relative"'s measured on benchmarks/look.py's pairs (README).
+WEIGHTS = {"relative": dict(alpha=0.03, beta=1.0, tv=0.0, layers=[0.25, 1, 1, 4, 0.25]),
+           "paper": dict(alpha=None, beta=1.0, tv=1e-3, layers=None)}   # alpha None: default_alpha
 # The default --jitter, pixels: shifts of 0..15 px reach every phase of the 2-, 4-, 8- and
 # 16-px grids of the four poolings below conv5_1 (docs/look.md, "The mesh", measured it).
 JITTER = 15
@@ -112,14 +112,16 @@ class Settings:
             self.tv_weight = 0.0 if self.mode == "content" else defaults["tv"]
         if self.jitter is None:              # ... and without moving VGG's grid (the paper)
             self.jitter = 0 if self.mode == "content" else JITTER
+        if self.style_layer_weights is None and self.style_layers == STYLE_LAYERS \
+                and self.mode == "transfer" and defaults["layers"]:   # conv4_1 leads (docs/look.md)
+            self.style_layer_weights = list(defaults["layers"])
         if self.style_turns is None:         # a texture (--mode style) is the painting's own
             self.style_turns = list(TURNS) if self.mode == "transfer" else []
         if self.lr is None:
             self.lr = LEARNING_RATES[self.optimizer]
-        if self.mode == "style" and self.init == "content":
-            self.init = "noise"                      # no photo to start from
-        if self.mode == "content" and self.init in ("content", "style"):
-            self.init = "noise"                      # Fig. 1 rebuilds the photo from noise
+        if self.mode == "style" and self.init == "content" or \
+                self.mode == "content" and self.init in ("content", "style"):
+            self.init = "noise"     # no photo to start from; Fig. 1 rebuilds the photo from noise
 
     def layers_used(self):
         return ((self.content_layers if self.mode != "style" else []) +
@@ -227,13 +229,11 @@ class Stylization:
     def start(self, shape):
         """The first x: white noise (the paper), the photo, a painting, or the given image."""
         s = self.settings
-        if self.init is not None:
-            return to_device(images.preprocess(images.resize_to(self.init, shape)), s.backend)
-        if s.init == "content":
-            return to_device(images.preprocess(images.resize_to(self.content, shape)), s.backend)
-        if s.init == "style":
-            return to_device(images.preprocess(images.resize_to(self.styles[0], shape)), s.backend)
-        return to_device(white_noise(shape, s.seed), s.backend)
+        image = self.init if self.init is not None else \
+            {"content": self.content, "style": self.styles[0] if self.styles else None}.get(s.init)
+        if image is None:
+            return to_device(white_noise(shape, s.seed), s.backend)
+        return to_device(images.preprocess(images.resize_to(image, shape)), s.backend)
 
     def reports(self):
         """Optimise, scale by scale, yielding a Report after each step; NonFinite on a NaN."""

@@ -24,7 +24,7 @@ from .run import Settings
 PROG = program_name()
 SAID_FIRST = ("mode", "size", "iters", "backend", "engine", "content_weight", "style_weight",
               "tv_weight")               # always in the opening line, changed or not
-CHOICES = ("normalization", "optimizer")  # the choices other defaults depend on
+CHOICES = ("normalization", "optimizer", "style_layers")  # choices other defaults depend on
 PLAIN_EVERY = 10.0      # seconds between two progress lines when stderr is not a terminal
 
 
@@ -50,9 +50,10 @@ class Voice:
 def changed_settings(s):
     """[(option, value as typed)] for each setting that differs from its default, the
     defaults that depend on others (alpha on the normalisation, lr on the optimiser, the
-    start image on the mode) taken as they are for this run's choices."""
+    start image on the mode, the style layers' weights on the layers) taken as they are for
+    this run's choices."""
     plain, base = Settings(), Settings(mode=s.mode, size=s.size, normalization=s.normalization,
-                                       optimizer=s.optimizer)
+                                       optimizer=s.optimizer, style_layers=s.style_layers)
     shown = []
     for f in dataclasses.fields(Settings):
         value = getattr(s, f.name)
