@@ -8,7 +8,7 @@ from PIL import Image
 from vgg import turns
 from vgg.canvas import style_shapes
 from vgg.images import preprocess, resize_to
-from vgg.run import TURNS, Settings, Stylization
+from vgg.run import TURN_SHARE, TURNS, Settings, Stylization
 from vgg.transfer import canvas_pixels, style_targets
 
 
@@ -41,7 +41,7 @@ def test_with_turns_puts_each_paintings_copies_after_it_and_shrinks_a_large_one_
 
 
 def test_the_default_turns_are_for_transfer_only_and_the_share_zero_turns_them_off():
-    assert Settings().style_turns == TURNS and Settings().style_turn_share == 0.4
+    assert Settings().style_turns == TURNS and Settings().style_turn_share == TURN_SHARE == 0.6
     assert Settings(mode="style").style_turns == []
     assert Settings(mode="content").style_turns == []
     assert Settings(style_turns=[5.0], mode="style").style_turns == [5.0]   # given: kept

@@ -44,7 +44,7 @@ WEIGHTS = {"relative": dict(alpha=0.03, beta=1.0, tv=0.0, layers=[0.25, 1, 1, 4,
 # 16-px grids of the four poolings below conv5_1 (docs/look.md, "The mesh", measured it).
 JITTER = 15
 # The default --style-turns (degrees) and --style-turn-share (vgg/turns.py; docs/look.md).
-TURNS, TURN_SHARE = [22.5, -22.5], 0.4
+TURNS, TURN_SHARE = [22.5, -22.5], 0.6
 LEARNING_RATES = {"lbfgs": 1.0, "adam": 10.0}              # in pixel units (0..255 scale)
 LINE_SEARCH = {"strong-wolfe": "strong_wolfe", "none": None}
 MODES = ("transfer", "content", "style")

@@ -10,7 +10,7 @@ way keep its colours, its stroke widths and its brushwork, and spread its stroke
 directions: docs/look.md ("What the inputs change") measured the lines falling on every
 pair, with the style distance within the defaults' bars.
 
-    styles, blend = with_turns(paintings, blend, [22.5, -22.5], 0.4, sides)   # turns, share
+    styles, blend = with_turns(paintings, blend, [22.5, -22.5], 0.6, sides)   # turns, share
 """
 import numpy as np
 from PIL import Image
