@@ -119,8 +119,8 @@ class Settings:
             self.style_turns = list(TURNS) if self.mode == "transfer" else []
         if self.lr is None:
             self.lr = LEARNING_RATES[self.optimizer]
-        if self.mode == "style" and self.init == "content" or \
-                self.mode == "content" and self.init in ("content", "style"):
+        if (self.mode == "style" and self.init == "content") or \
+                (self.mode == "content" and self.init in ("content", "style")):
             self.init = "noise"     # no photo to start from; Fig. 1 rebuilds the photo from noise
 
     def layers_used(self):
