@@ -18,7 +18,8 @@ import termios
 
 import pytest
 
-from vgg.run import WEIGHTS
+from vgg.run import WEIGHTS, Settings
+from vgg.speak import changed_settings
 
 from .helpers import ROOT, quick, run_stylize
 
@@ -93,8 +94,6 @@ def test_the_opening_line_names_the_changes_in_the_papers_form(spoken):
 
 
 def test_the_style_layers_weights_are_named_only_when_their_own_default_is_left():
-    from vgg.speak import changed_settings
-    from vgg.run import Settings
     assert changed_settings(Settings(style_layers=["conv1_1", "conv2_1"])) == \
         [("--style-layers", "conv1_1,conv2_1")]              # their weights follow them: equal
     assert changed_settings(Settings(style_layer_weights=[1.0] * 5)) == \

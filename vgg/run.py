@@ -117,8 +117,7 @@ class Settings:
             self.style_layer_weights = list(defaults["layers"])
         if self.style_turns is None:         # a texture (--mode style) is the painting's own
             self.style_turns = list(TURNS) if self.mode == "transfer" else []
-        if self.lr is None:
-            self.lr = LEARNING_RATES[self.optimizer]
+        self.lr = LEARNING_RATES[self.optimizer] if self.lr is None else self.lr
         if (self.mode == "style" and self.init == "content") or \
                 (self.mode == "content" and self.init in ("content", "style")):
             self.init = "noise"     # no photo to start from; Fig. 1 rebuilds the photo from noise
@@ -203,9 +202,9 @@ class Stylization:
             styles = [colour.recolor(p, content) for p in styles]
         self.content, self.styles, self.init = content, styles, init
         self.shapes = shapes or canvas_shapes(s, content, styles, warn)
-        self.style_images, self.style_blend = with_turns(    # the paintings and their turned
-            styles, s.style_blend, s.style_turns, s.style_turn_share,   # copies, with weights
-            [max(shape) for shape in style_shapes(s, self.shapes[-1], styles)])
+        sides = [max(shape) for shape in style_shapes(s, self.shapes[-1], styles)]
+        self.style_images, self.style_blend = with_turns(styles, s.style_blend, s.style_turns,
+                                                         s.style_turn_share, sides)
         self.x = self.good = None                 # the current image; the last with a finite loss
         self.steps = self.evals = 0
         self.loss, self.terms, self.layer_terms = float("nan"), {}, {}
@@ -229,8 +228,9 @@ class Stylization:
     def start(self, shape):
         """The first x: white noise (the paper), the photo, a painting, or the given image."""
         s = self.settings
-        image = self.init if self.init is not None else \
-            {"content": self.content, "style": self.styles[0] if self.styles else None}.get(s.init)
+        image = self.init
+        if image is None and s.init in ("content", "style"):
+            image = self.content if s.init == "content" else self.styles[0]
         if image is None:
             return to_device(white_noise(shape, s.seed), s.backend)
         return to_device(images.preprocess(images.resize_to(image, shape)), s.backend)
