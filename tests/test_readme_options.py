@@ -60,7 +60,7 @@ def computed_default(option, cell, name):
     """The defaults the run computes: written as 'RELATIVE; paper: PAPER' (the weights)
     or '1 (L-BFGS), 10 (Adam)' (the learning rate) or '15; `--mode content`: 0' (the jitter)
     or '22.5,-22.5; `--mode style`: none' (the turns) or '0.25,1,1,4,0.25; paper, `--mode
-    style`, other layers: equal' (the style layers' weights)."""
+    style` or other `--style-layers`: equal' (the style layers' weights)."""
     if option == "--style-layer-weights":                     # transfer, relative, the default layers
         given, _, otherwise = cell.partition("paper")
         assert numbers(given) == Settings().style_layer_weights == WEIGHTS["relative"]["layers"], cell

@@ -105,7 +105,7 @@ def build_parser():
     g.add_argument("--style-layer-weights", nargs="+", action=weights, metavar="W",
                    help="the paper's w_l, one per style layer (normalised to sum to 1; default "
                         f"{','.join(f'{v:g}' for v in w['layers'])} on the default layers in transfer "
-                        "mode, relative; else equal)")
+                        "mode with the relative normalisation; else equal)")
     g.add_argument("--pooling", choices=POOLINGS, default=d["pooling"],
                    help="VGG's pooling (the paper found avg slightly more appealing)")
     g.add_argument("--mode", choices=MODES, default=d["mode"],

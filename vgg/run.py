@@ -83,7 +83,7 @@ class Settings:
     content_layers: list = field(default_factory=lambda: list(CONTENT_LAYERS))
     style_layers: list = field(default_factory=lambda: list(STYLE_LAYERS))
     content_layer_weights: list = None   # v_l, normalised to sum to 1 (None: equal)
-    style_layer_weights: list = None     # w_l of eq. 5, normalised (None: equal)
+    style_layer_weights: list = None     # w_l of eq. 5, normalised (None: WEIGHTS', else equal)
     style_blend: list = None             # one weight per style image (None: equal)
     style_scale: float = 1.0             # paintings' sides, 1: the canvas's pixel count
     style_turns: list = None             # degrees: the painting's turned copies (vgg/turns.py)
