@@ -85,6 +85,12 @@ class LBFGS:
         line_search=None:       t_k = lr, whatever f does there (torch's default)
         x_{k+1} = x_k + t_k d_k.
 
+    precondition: None (H_0 = gamma I, the textbook's) or a function q -> M q applying a
+    fixed symmetric positive definite M, so that H_0 = gamma M, gamma = s.y / y.M y, and
+    the first direction is -M g (Nocedal & Wright, section 7.2). M says which way a step
+    should not go far before any curvature is known: vgg/orientation.py's damps the fine
+    frequencies VGG's first layer favours along the grid's axes.
+
     docs/backprop.md derives the rest: why the line search never raises the loss and
     keeps every pair, why its steps do not depend on the loss's scale, why the first
     step is as long as it is (section 9), and what the fixed step inherits from
@@ -97,7 +103,7 @@ class LBFGS:
     n_evals (calls of f so far), n_steps (calls of step so far), pairs and gamma.
     """
 
-    def __init__(self, x0, lr=1.0, history=100, line_search="strong_wolfe"):
+    def __init__(self, x0, lr=1.0, history=100, line_search="strong_wolfe", precondition=None):
         xp = get_array_module(x0)
         if lr <= 0:
             raise ValueError(f"lr must be positive, got {lr}")
@@ -108,6 +114,7 @@ class LBFGS:
         self.lr = lr
         self.history = history
         self.line_search = line_search
+        self.precondition = precondition       # q -> M q, or None for M = I
         self.eps = float(xp.finfo(x0.dtype).eps)    # machine epsilon of x's dtype
         self.x = x0.copy()                     # our own iterate; x0 is never touched
         self.n_evals = 0
@@ -116,7 +123,7 @@ class LBFGS:
         self.grad = None
         self.loss_x = None
         self.pairs = deque(maxlen=history)     # (s_i, y_i, rho_i), oldest first
-        self.gamma = 1.0                       # H_0 = gamma * I, from the newest pair
+        self.gamma = 1.0                       # H_0 = gamma M, from the newest pair
         self.last_step = None                  # s_{k-1} = x_k - x_{k-1}
         self.last_grad = None                  # g_{k-1}
         self.last_gs = None                    # g_{k-1}.s_{k-1} (< 0), for the curvature test
@@ -153,7 +160,7 @@ class LBFGS:
         #    the first step's rule on the first step only. The line search uses it
         #    whenever no pair is stored (first step, a skipped pair, a failed search).
         if self.pairs or (self.line_search is None and self.n_steps > 1):
-            d, t = lbfgs_direction(g, self.pairs, self.gamma), self.lr
+            d, t = lbfgs_direction(g, self.pairs, self.gamma, self.precondition), self.lr
         else:
             d, t = self._steepest(g)           # no curvature known yet
 
@@ -220,16 +227,17 @@ class LBFGS:
         self.loss_x = None                     # step 1 of the next step(): f at x_k again
 
     def _steepest(self, g):
-        """The first direction, -g, and the first step length t to try along it.
+        """The first direction, -g (-M g with a preconditioner), and the first step length t.
 
-        Fixed step (torch's rule): t |g|_1 <= lr, an l1 length of at most lr.
-        Line search: t |g|_inf = lr, the largest entry of the step is lr.
+        Fixed step (torch's rule): t |d|_1 <= lr, an l1 length of at most lr.
+        Line search: t |d|_inf = lr, the largest entry of the step is lr.
         """
         xp = get_array_module(g)
-        size = float(xp.abs(g).sum()) if self.line_search is None else float(xp.abs(g).max())
+        d = -g if self.precondition is None else -self.precondition(g)
+        size = float(xp.abs(d).sum()) if self.line_search is None else float(xp.abs(d).max())
         if size == 0:
-            return -g, self.lr                 # g = 0: the step is zero anyway
-        return -g, (self.lr * min(1.0, 1.0 / size) if self.line_search is None else self.lr / size)
+            return d, self.lr                  # d = 0: the step is zero anyway
+        return d, (self.lr * min(1.0, 1.0 / size) if self.line_search is None else self.lr / size)
 
     def _remember(self, s, y, gs):
         """Store the pair (s, y) if its curvature y.s is safely positive; update gamma."""
@@ -240,7 +248,8 @@ class LBFGS:
             keep = ys > self.eps * -gs         # L-BFGS-B's, relative to the slope g.s
         if keep:
             self.pairs.append((s, y, 1.0 / ys))   # the oldest drops out when full
-            self.gamma = ys / _dot(y, y)       # gamma_k = s.y / y.y   (eq. 7.20)
+            My = y if self.precondition is None else self.precondition(y)
+            self.gamma = ys / _dot(y, My)      # gamma_k = s.y / y.y (eq. 7.20), y.My with M
 
     def _forget(self):
         """Clear the memory: the next direction is -g, with the first step's length."""

@@ -8,6 +8,12 @@ Two ways to the same d (Nocedal & Wright, "Numerical Optimization", 2nd ed.):
                             an n x n matrix, for checking on small problems only
     lbfgs_direction         the two-loop recursion (Algorithm 7.4): O(m n), no matrix
 
+Both start from H_0 = gamma I, or from H_0 = gamma M where a preconditioner M is given:
+a function that applies a fixed symmetric positive definite matrix to an array (vgg/
+orientation.py's damps the frequencies VGG's first layer favours). The recursion is the
+same; only the line that applies H_0 changes (Nocedal & Wright, section 7.2, "the matrix
+H_k^0 ... can vary from iteration to iteration").
+
 minigrad/optim.py (class LBFGS) decides which pairs to keep and how far to go along d.
 """
 from .backend import get_array_module
@@ -20,10 +26,10 @@ def _dot_here(a, b):
     return xp.vdot(a.ravel(), b.ravel())
 
 
-def lbfgs_direction_dense(g, pairs, gamma):
+def lbfgs_direction_dense(g, pairs, gamma, precondition=None):
     """Naive reference: build the n x n inverse Hessian H, return d = -H g.
 
-    Starts from H_0 = gamma I and applies the BFGS update (Nocedal & Wright eq. 6.17)
+    Starts from H_0 = gamma I (gamma M with a preconditioner M) and applies the BFGS update (Nocedal & Wright eq. 6.17)
     once per stored pair (s, y, rho), oldest first:
         H <- (I - rho s y^T) H (I - rho y s^T) + rho s s^T
     O(n^2) memory: for checking the two-loop recursion on small problems only.
@@ -32,6 +38,8 @@ def lbfgs_direction_dense(g, pairs, gamma):
     n = g.size
     I = xp.eye(n, dtype=g.dtype)                          # (n, n)
     H = gamma * I                                         # (n, n)
+    if precondition is not None:                          # H_0 = gamma M, column by column
+        H = gamma * xp.stack([precondition(e.reshape(g.shape)).reshape(n) for e in I], axis=1)
     for s, y, rho in pairs:
         s, y = s.reshape(n, 1), y.reshape(n, 1)           # (n, 1) columns
         V = I - rho * (y @ s.T)                           # V = I - rho y s^T, (n, n)
@@ -39,12 +47,12 @@ def lbfgs_direction_dense(g, pairs, gamma):
     return -(H @ g.reshape(n)).reshape(g.shape)           # (n,) -> shape of g
 
 
-def lbfgs_direction(g, pairs, gamma):
+def lbfgs_direction(g, pairs, gamma, precondition=None):
     """d = -H g by the two-loop recursion (Nocedal & Wright, Algorithm 7.4).
 
     The same H as lbfgs_direction_dense, applied to g without ever forming it:
     O(m n) work and memory for m pairs, arrays of any shape. pairs holds
-    (s_i, y_i, rho_i), oldest first; H_0 = gamma I.
+    (s_i, y_i, rho_i), oldest first; H_0 = gamma I, or gamma M with precondition(q) = M q.
     """
     # First loop, newest pair to oldest: peel the pairs off the gradient.
     #   alpha_i = rho_i s_i.q,   q <- q - alpha_i y_i
@@ -55,9 +63,9 @@ def lbfgs_direction(g, pairs, gamma):
         alpha = rho * _dot_here(s, q)
         q -= alpha * y
         alphas.append(alpha)
-    # Apply the initial inverse Hessian H_0 = gamma I (eq. 7.20):
-    #   r = gamma q
-    r = gamma * q
+    # Apply the initial inverse Hessian H_0 = gamma I (eq. 7.20), or gamma M:
+    #   r = gamma q   (r = gamma M q)
+    r = gamma * (q if precondition is None else precondition(q))
     # Second loop, oldest pair to newest: put the curvature back.
     #   beta_i = rho_i y_i.r,   r <- r + (alpha_i - beta_i) s_i
     # Afterwards r = H g.

@@ -141,6 +141,68 @@ def test_two_loop_equals_dense_bfgs_inverse_hessian(backend):
     assert float(fast @ to_numpy(g)) < 0                 # a descent direction
 
 
+def test_preconditioned_two_loop_equals_dense_from_gamma_m(backend):
+    # H_0 = gamma M (vgg/orientation.py's M, here a positive diagonal): the recursion applies
+    # M to q where it applied I; the dense reference builds H_0 = gamma M column by column.
+    rng = np.random.default_rng(4)
+    n, m = 12, 5
+    pairs = []
+    for _ in range(m):
+        s = rng.standard_normal(n)
+        y = s + 0.3 * rng.standard_normal(n)
+        pairs.append((to_device(s, backend), to_device(y, backend), 1.0 / float(s @ y)))
+    g = to_device(rng.standard_normal(n), backend)
+    diag = to_device(rng.uniform(0.1, 1.0, n), backend)
+    gamma = 0.7
+    fast = to_numpy(lbfgs_direction(g, pairs, gamma, lambda q: diag * q))
+    naive = to_numpy(lbfgs_direction_dense(g, pairs, gamma, lambda q: diag * q))
+    plain = to_numpy(lbfgs_direction(g, pairs, gamma))
+    # The bound of the test above, with H_0 = gamma diag(M): M's entries are in (0, 1], so the
+    # same |V| products with gamma I bound them.
+    I = np.eye(n)
+    H = gamma * I
+    for s_, y_, rho in pairs:
+        s_, y_ = to_numpy(s_)[:, None], to_numpy(y_)[:, None]
+        V = I + abs(rho) * np.abs(y_) @ np.abs(s_).T
+        H = V.T @ H @ V + abs(rho) * np.abs(s_) @ np.abs(s_).T
+    magnitude = H @ np.abs(to_numpy(g))
+    assert_within(fast, naive, 2 * bound(magnitude, m * (3 * n + 5), "float64"), "H g with M")
+    assert float(fast @ to_numpy(g)) < 0                 # still a descent direction
+    assert np.abs(fast - plain).max() > 0.01 * np.abs(plain).max()   # and M changed it
+
+
+def test_inverse_hessian_as_preconditioner_lands_on_the_minimum_at_the_second_step(backend):
+    # With M = A^-1 on f = 1/2 x^T A x - b^T x, the first direction -M g is Newton's; the pair
+    # it leaves, y = A s, gives gamma = s.y / y.M y = 1 and a BFGS update that keeps H = A^-1,
+    # so the second step, tried at t = 1, is Newton's again, from wherever the first line
+    # search stopped: it lands on x* = A^-1 b. Without M, cond 1000 takes dozens of steps.
+    n = 20
+    f, x_star = make_quadratic(n, 1000.0, seed=3, backend=backend, scale=100.0)
+    rng = np.random.default_rng(3)
+    Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    A_inv = to_device((Q / np.geomspace(1.0, 1000.0, n)) @ Q.T, backend)   # make_quadratic's A^-1
+    opt = LBFGS(to_device(np.zeros(n), backend), precondition=lambda q: A_inv @ q)
+    plain = LBFGS(to_device(np.zeros(n), backend))
+    for _ in range(2):
+        opt.step(f)
+        plain.step(f)
+    assert opt.gamma == pytest.approx(1.0, rel=1e-9)
+    # x* is known to about cond(A) n u (5e-12 here); the two steps' rounding is of that order.
+    assert relative_error(to_numpy(opt.x), x_star) <= 1e-8
+    assert relative_error(to_numpy(plain.x), x_star) > 1e-3
+
+
+def test_identity_preconditioner_takes_the_same_steps(backend):
+    # M = I does the same arithmetic as no preconditioner: the same iterates, bit for bit.
+    f = rosenbrock
+    x0 = to_device(np.linspace(-1.5, 1.5, 6), backend)
+    with_m, without = LBFGS(x0, precondition=lambda q: q.copy()), LBFGS(x0)
+    for _ in range(15):
+        with_m.step(f)
+        without.step(f)
+        assert np.array_equal(to_numpy(with_m.x), to_numpy(without.x))
+
+
 def run_until(opt, f, target, max_steps, tol):
     """Step until max|x - target| <= tol * max|target|; return the relative error."""
     for _ in range(max_steps):
