@@ -43,8 +43,8 @@ from PIL import Image, ImageDraw, ImageFont
 from minigrad.backend import BACKENDS, backend_module
 from minigrad.engines import ENGINES
 from vgg import images
-from vgg.model import VGG19
-from vgg.run import Settings, Stylization, engine_for
+from vgg.model import VGG19, engine_for
+from vgg.run import Settings, Stylization
 from vgg.transfer import STYLE_LAYERS
 
 FIG1_CONTENT_LAYERS = ["conv1_2", "conv2_2", "conv3_2", "conv4_2", "conv5_2"]
@@ -69,8 +69,8 @@ def reconstruct(model, content, styles, content_layers, style_layers, alpha, bet
     The canvas is the content image at longest side `size`, even when only style
     layers are matched; each style image is resized to the canvas's pixel count.
     The run is vgg/run.py's, on the paper's terms: white noise, no TV, no jitter, no
-    turned copies of the painting, eqs. 1 and 4-5 as written, and the fixed step (no
-    line search), with which the figures and timings in docs/figures.md were made
+    turned copies of the painting, eqs. 1 and 4-5 as written, the textbook's L-BFGS
+    (H_0 = gamma I: no --precondition) and the fixed step (no line search), with which the figures and timings in docs/figures.md were made
     (benchmarks/line_search.py measures what the line search does on these rows); one
     step is then one evaluation.
     x is the result in Caffe space, (1, 3, H, W) float32, on the backend's device;
@@ -81,7 +81,7 @@ def reconstruct(model, content, styles, content_layers, style_layers, alpha, bet
                         style_weight=beta, tv_weight=0.0, normalization="paper",
                         content_layers=content_layers, style_layers=style_layers,
                         init="noise", seed=seed, line_search="none", jitter=0, style_turns=[],
-                        backend=backend)
+                        precondition="none", backend=backend)
     run = Stylization(model, settings, content, styles)
     seconds = 0.0
     for report in run.reports():

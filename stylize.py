@@ -45,8 +45,8 @@ from vgg.demo import configure_demo, write_demo_style
 from vgg.files import PlanError, SaveError
 from vgg.images import ImageError, open_image
 from vgg.memory import available_memory, plan_memory
-from vgg.model import VGG19
-from vgg.run import INITS, NonFinite, Stylization, engine_for
+from vgg.model import VGG19, engine_for
+from vgg.run import INITS, NonFinite, Stylization
 from vgg.speak import PROG, Progress, Voice, opening_line, summary_line, weighted
 from vgg.weights import WeightsError
 

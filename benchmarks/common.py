@@ -2,7 +2,7 @@
 device's clock, and the line that says which machine a figure came from.
 
 Every engine is built by minigrad.engines.get_engine, as VGG19 and stylize.py build
-theirs (vgg.run.engine_for: on the CPU, the fast engine with the plan measured for this
+theirs (vgg.model.engine_for: on the CPU, the fast engine with the plan measured for this
 machine), unless a script's options ask for another 3x3 algorithm or thread count.
 PyTorch's side of every benchmark is the tests' oracle (tests/oracle.py).
 """
@@ -33,7 +33,7 @@ def make_engine(name, backend, conv3x3=None, threads=None, say=print):
     """The engine stylize.py runs, unless conv3x3 or threads ask for something else (then
     the fast engine with a frozen network's preset, those settings and no measured plan)."""
     from minigrad.engines import get_engine
-    from vgg.run import engine_for
+    from vgg.model import engine_for
     if name == "fast" and (conv3x3 or threads):
         return get_engine("fast", frozen=True, plan=None, conv3x3=conv3x3, threads=threads)
     return get_engine(engine_for(name, backend, say), frozen=True)

@@ -60,7 +60,17 @@ def computed_default(option, cell, name):
     """The defaults the run computes: written as 'RELATIVE; paper: PAPER' (the weights)
     or '1 (L-BFGS), 10 (Adam)' (the learning rate) or '15; `--mode content`: 0' (the jitter)
     or '22.5,-22.5; `--mode style`: none' (the turns) or '0.25,1,1,4,0.25; paper, `--mode
-    style` or other `--style-layers`: equal' (the style layers' weights)."""
+    style` or other `--style-layers`: equal' (the style layers' weights) or 'orientation;
+    `--mode content`, `--mode style`, `--optimizer adam`: none' (the preconditioner)."""
+    if option == "--precondition":
+        first, cases = re.split(r"[;,]", cell, maxsplit=1)    # 'orientation; ...' / 'orientation, ...'
+        assert first.strip() == Settings().precondition == "orientation", cell
+        for case in ("`--mode content`", "`--mode style`", "`--optimizer adam`"):
+            assert case in cases, cell
+        assert cases.rstrip().endswith("none"), cell
+        assert {Settings(mode="content").precondition, Settings(mode="style").precondition,
+                Settings(optimizer="adam").precondition} == {"none"}
+        return
     if option == "--style-layer-weights":                     # transfer, relative, the default layers
         given, _, otherwise = cell.partition("paper")
         assert numbers(given) == Settings().style_layer_weights == WEIGHTS["relative"]["layers"], cell
@@ -96,7 +106,7 @@ def computed_default(option, cell, name):
 def check_default(option, action, cell, name):
     default = action.default
     if option in ("--lr", "--content-weight", "--style-weight", "--tv-weight", "--jitter",
-                  "--style-turns", "--style-layer-weights"):
+                  "--style-turns", "--style-layer-weights", "--precondition"):
         computed_default(option, cell, name)
     elif option == "--weights":
         assert cell == "weights/vgg19.h5"

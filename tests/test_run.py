@@ -10,6 +10,8 @@ from PIL import Image
 from minigrad.backend import to_numpy
 from vgg import images
 from vgg.canvas import canvas_shapes, style_shapes
+from minigrad.adam import Adam
+from vgg.orientation import orientation_filter
 from vgg.run import WEIGHTS, NonFinite, Settings, Stylization, default_alpha, white_noise
 
 from .error_model import assert_within, bound
@@ -50,6 +52,30 @@ def test_settings_start_style_and_content_modes_from_noise():
     assert Settings(mode="style").init == "noise"
     assert Settings(mode="content", init="style").init == "noise"
     assert Settings(mode="transfer").init == "content"
+
+
+def test_lbfgs_steps_favour_no_orientation_in_transfer_mode_only(model, pictures):
+    # The mesh's cure is the default of a transfer with L-BFGS; Fig. 1 (--mode content), the
+    # paper's textures (--mode style) and Adam, which has no H_0, take none.
+    assert Settings().precondition == "orientation"
+    assert Settings(mode="content").precondition == Settings(mode="style").precondition == "none"
+    assert Settings(optimizer="adam").precondition == "none"
+    with pytest.raises(ValueError, match="Adam"):
+        Settings(optimizer="adam", precondition="orientation")
+    photo, painting = pictures
+    run = Stylization(model, Settings(size=32), photo, [painting])
+    run.x = run.start(run.shapes[-1])
+    shape = run.shapes[-1]
+    opt = run.optimiser(shape)
+    q = np.random.default_rng(0).standard_normal((1, 3) + shape).astype(np.float32)
+    expected = orientation_filter(model.params()["conv1_1"][0], shape)(q)
+    assert np.array_equal(to_numpy(opt.precondition(q)), expected)     # conv1_1's M at this size
+    plain = Stylization(model, Settings(size=32, precondition="none"), photo, [painting])
+    plain.x = run.x
+    assert plain.optimiser(shape).precondition is None
+    adam = Stylization(model, Settings(size=32, optimizer="adam"), photo, [painting])
+    adam.x = run.x
+    assert isinstance(adam.optimiser(shape), Adam)
 
 
 def test_canvas_shapes_coarse_to_fine_and_upscaled_for_the_deepest_layer(pictures):

@@ -133,6 +133,21 @@ def test_preserve_colors_alone_means_luminance(files, tmp_path):
         settings_line(files, tmp_path, "--preserve-colors")
 
 
+def test_precondition_orientation_with_adam_is_refused(files, tmp_path):
+    r = run_stylize(*quick(files, "--optimizer", "adam", "--precondition", "orientation",
+                           "-o", tmp_path / "o.png"))
+    assert r.returncode == 2 and "--precondition orientation" in r.stderr and "adam" in r.stderr
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_adam_alone_runs_without_the_preconditioner_and_says_nothing_of_it(files, tmp_path):
+    line = settings_line(files, tmp_path, "--optimizer", "adam")
+    assert "--optimizer adam" in line and "--precondition" not in line
+    assert (tmp_path / "o.png").exists()
+    assert "--precondition none" in settings_line(files, tmp_path, "--precondition", "none",
+                                                  "--overwrite")
+
+
 @pytest.mark.parametrize("mode", ["style", "content"])
 def test_preserve_colors_without_a_photo_and_painting_is_refused(files, tmp_path, mode):
     image = ["--style", files / "style.png"] if mode == "style" else ["--content", files / "content.png"]

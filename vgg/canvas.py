@@ -1,7 +1,7 @@
 """The canvas's size at each scale and the paintings' sizes for it, from stylize's settings.
 
 The canvas keeps the photo's proportions at each longest side (coarse to fine, vgg/run.py's
-Settings.sizes), upscaled where a side is too small for the deepest layer used (its
+scale_sizes), upscaled where a side is too small for the deepest layer used (its
 receptive geometry: vgg/layout.py's min_input_size); each painting keeps its own
 proportions and is resized to the canvas's pixel count, its sides then times --style-scale.
 A square painting on a 437x512 canvas is 473x473, as many pixels as the canvas; sized by the
@@ -19,7 +19,7 @@ def canvas_shapes(settings, content, styles, warn=None):
     base = content if content is not None else styles[0]
     need = min_input_size(settings.deepest())
     shapes = []
-    for size in settings.sizes():
+    for size in scale_sizes(settings):
         h, w = images.longest_side_shape(base.size, size)
         H, W = at_least(h, w, need)
         if (H, W) != (h, w) and warn:
@@ -27,6 +27,11 @@ def canvas_shapes(settings, content, styles, warn=None):
                  f"upscaled to {W}x{H}")
         shapes.append((H, W))
     return shapes
+
+
+def scale_sizes(settings):
+    """The longest side at each scale, coarse to fine (at least one pixel)."""
+    return [max(1, settings.size // 2 ** (settings.scales - 1 - k)) for k in range(settings.scales)]
 
 
 def at_least(h, w, need):

@@ -26,6 +26,7 @@ from .arg_types import (finite_float, fraction, layer_name, list_of, nonnegative
 from .early import program_name
 from .files import PlanError
 from .layout import CONV_SHAPES, LAYER_NAMES, POOLINGS, min_input_size
+from .orientation import PRECONDITIONS
 from .outputs import Outputs
 from .run import INITS, JITTER, LEARNING_RATES, LINE_SEARCH, MODES, TURNS, WEIGHTS, Settings
 from .transfer import CONTENT_LAYERS, NORMALIZATIONS, STYLE_LAYERS
@@ -122,6 +123,11 @@ def build_parser():
     g.add_argument("--line-search", choices=list(LINE_SEARCH), default=d["line_search"],
                    help="L-BFGS step length: strong-wolfe searches along each direction; "
                         "none takes the fixed step lr (torch's default)")
+    g.add_argument("--precondition", choices=PRECONDITIONS, default=d["precondition"],
+                   help="L-BFGS's first guess at the inverse Hessian: orientation damps the fine "
+                        "patterns VGG's conv1_1 favours along the pixel grid's axes, so no mesh of "
+                        "thin lines grows (vgg/orientation.py); none: the textbook's gamma I "
+                        "(default: orientation in transfer mode with lbfgs, else none)")
     g.add_argument("--init", default=d["init"], metavar="|".join(INITS) + "|PATH",
                    help="starting image (the paper: noise); --mode content and style start from noise")
     g.add_argument("--seed", type=nonnegative_int, default=d["seed"],
@@ -197,6 +203,9 @@ def check_arguments(args, pending=()):
     if args.style_blend and len(args.style_blend) != len(args.style or []):
         raise Refusal(f"--style-blend has {len(args.style_blend)} weights for "
                       f"{len(args.style or [])} style images")
+    if args.precondition == "orientation" and args.optimizer != "lbfgs":
+        raise Refusal(f"--precondition orientation shapes L-BFGS's steps; --optimizer "
+                      f"{args.optimizer} has no inverse Hessian to precondition (leave it out)")
     if args.preserve_colors and args.mode != "transfer":
         raise Refusal(f"--preserve-colors keeps the colours of a photo painted in a style; "
                       f"--mode {args.mode} has no such pair")

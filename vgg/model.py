@@ -17,7 +17,7 @@ Input: a (1, 3, H, W) float32 image in the Caffe convention (vgg/images.py).
 The layers run on the reference engine (minigrad/reference.py), every step readable,
 unless the model is built with `engine="fast"` (minigrad/fast/): the same numbers
 within float rounding, several times faster. stylize.py and figures.py build it on
-the fast one (vgg.run.engine_for).
+the fast one (engine_for, below).
 """
 from minigrad.backend import backend_module, move_like
 from minigrad.engines import get_engine
@@ -25,6 +25,15 @@ from minigrad.layers import AvgPool2d, Conv2d, MaxPool2d, ReLU, Sequential
 
 from .layout import CONV_SHAPES, LAYER_NAMES, POOLINGS, min_input_size
 from .weights import load_weights
+
+def engine_for(name, backend, say=None):
+    """The engine a program runs VGG-19 on: the fast one on the CPU takes the plan measured
+    for this machine (minigrad/fast/tune.py: measured once, the first time, then kept)."""
+    if name != "fast" or backend != "numpy":
+        return name
+    from minigrad.fast import tune
+    return get_engine("fast", frozen=True, plan=tune.plan_for_this_machine(say=say))
+
 
 class VGG19:
     def __init__(self, params, pooling="max", engine="reference"):

@@ -11,7 +11,8 @@ This is the paper's procedure (Gatys, Ecker and Bethge, CVPR 2016, section 2 and
 eq. 7): capture the targets once (vgg/transfer.py's Objective), start from an
 image (white noise in the paper; the photo by default here), and minimise
 L(x) = alpha L_content + beta L_style (+ tv TV) with L-BFGS (minigrad/optim.py)
-until a budget of evaluations of f is spent, optionally coarse to fine.
+until a budget of evaluations of f is spent, optionally coarse to fine. L-BFGS's steps favour
+no orientation (vgg/orientation.py): else conv1_1 grows a mesh of thin lines (docs/look.md).
 
 The run never prints and never writes a file. Whoever drives it (stylize.py,
 figures.py, a notebook) sees each step as a Report and decides what to show or
@@ -26,13 +27,13 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from minigrad.adam import Adam
-from minigrad.backend import to_device
-from minigrad.engines import get_engine
+from minigrad.backend import backend_module, to_device
 from minigrad.optim import LBFGS
 
 from . import colour, images
 from .canvas import canvas_shapes, style_shapes
 from .layout import LAYER_NAMES, min_input_size
+from .orientation import orientation_filter
 from .transfer import CONTENT_LAYERS, STYLE_LAYERS, Objective, resize_array
 from .turns import with_turns
 
@@ -97,6 +98,7 @@ class Settings:
     lr: float = None
     history: int = 100                   # L-BFGS memory, pairs
     line_search: str = "strong-wolfe"    # strong-wolfe | none
+    precondition: str = None             # orientation | none (L-BFGS's H_0; vgg/orientation.py)
     pooling: str = "max"                 # max | avg: VGG's pooling (vgg/layout.py)
     backend: str = "numpy"               # numpy | cupy
     engine: str = "fast"                 # fast | reference (minigrad/engines.py)
@@ -118,6 +120,11 @@ class Settings:
         if self.style_turns is None:         # a texture (--mode style) is the painting's own
             self.style_turns = list(TURNS) if self.mode == "transfer" else []
         self.lr = LEARNING_RATES[self.optimizer] if self.lr is None else self.lr
+        if self.precondition is None:        # the mesh's cure; Fig. 1, textures and Adam: none
+            lbfgs_transfer = self.mode == "transfer" and self.optimizer == "lbfgs"
+            self.precondition = "orientation" if lbfgs_transfer else "none"
+        if self.precondition == "orientation" and self.optimizer != "lbfgs":
+            raise ValueError("--precondition orientation is L-BFGS's H_0; Adam has none")
         if (self.mode == "style" and self.init == "content") or \
                 (self.mode == "content" and self.init in ("content", "style")):
             self.init = "noise"     # no photo to start from; Fig. 1 rebuilds the photo from noise
@@ -137,10 +144,6 @@ class Settings:
         """The longest side of the first, coarsest scale: size / 2^(scales - 1), rounded down
         (a shift: no power of two is built, however large --scales is)."""
         return self.size >> min(self.scales - 1, self.size.bit_length())
-
-    def sizes(self):
-        """The longest side at each scale, coarse to fine (at least one pixel)."""
-        return [max(1, self.size // 2 ** (self.scales - 1 - k)) for k in range(self.scales)]
 
 
 @dataclass
@@ -165,21 +168,11 @@ class NonFinite(Exception):
         self.last_good = last_good
 
 
-def engine_for(name, backend, say=None):
-    """The engine a program runs VGG-19 on: the fast one on the CPU takes the plan measured
-    for this machine (minigrad/fast/tune.py: measured once, the first time, then kept)."""
-    if name != "fast" or backend != "numpy":
-        return name
-    from minigrad.fast import tune
-    return get_engine("fast", frozen=True, plan=tune.plan_for_this_machine(say=say))
-
-
 def white_noise(shape, seed):
     """The paper's starting image: white noise of unit variance in Caffe space, i.e. a
     mean-grey image with faint grain, (1, 3, H, W) float32; drawn on the host, so a seed
     gives the same start on any backend."""
-    rng = np.random.default_rng(seed)
-    return rng.standard_normal((1, 3) + tuple(shape)).astype(np.float32)   # (1, 3, H, W)
+    return np.random.default_rng(seed).standard_normal((1, 3) + tuple(shape)).astype(np.float32)
 
 
 class Stylization:
@@ -242,9 +235,17 @@ class Stylization:
         for k, shape in enumerate(self.shapes):
             objective = self.objective(shape)
             self.x = self.start(shape) if k == 0 else resize_array(self.x, shape)  # upsample
-            opt = LBFGS(self.x, lr=s.lr, history=s.history, line_search=LINE_SEARCH[s.line_search]) \
-                if s.optimizer == "lbfgs" else Adam(self.x, lr=s.lr)
-            yield from self._steps(objective, opt, k, t0)
+            yield from self._steps(objective, self.optimiser(shape), k, t0)
+
+    def optimiser(self, shape):
+        """L-BFGS (its H_0 preconditioned unless --precondition none) or Adam, from self.x."""
+        s = self.settings
+        if s.optimizer == "adam":
+            return Adam(self.x, lr=s.lr)
+        precondition = None if s.precondition == "none" else orientation_filter(
+            self.model.params()["conv1_1"][0], shape, backend_module(s.backend))  # (64, 3, 3, 3)
+        return LBFGS(self.x, lr=s.lr, history=s.history, line_search=LINE_SEARCH[s.line_search],
+                     precondition=precondition)
 
     def _steps(self, objective, opt, k, t0):
         """One scale: opt's steps on objective until the budget is spent, a Report after each."""
@@ -264,10 +265,9 @@ class Stylization:
                 objective.shift_to(int(shifts.integers(0, min(s.jitter, H - 1) + 1)),
                                    int(shifts.integers(0, min(s.jitter, W - 1) + 1)))
                 opt.objective_changed()         # the pair so far is the old f's; x_k anew
-            # The BLAS on one thread: the engine spreads the network over its own workers,
-            # and a multi-threaded BLAS beside them spins, slowing a busy machine several
-            # times over (benchmarks/RESULTS.md). Overflow in a diverging run is caught
-            # below as a non-finite loss, not printed as warnings.
+            # The BLAS on one thread: the engine spreads the network over its own workers, and
+            # a multi-threaded BLAS beside them spins, slowing a busy machine several times over
+            # (benchmarks/RESULTS.md). Overflow is caught below as a non-finite loss.
             with np.errstate(over="ignore", invalid="ignore"), \
                     self._blas.limit(limits=1, user_api="blas"):
                 loss = opt.step(f, max_evals=s.iters - opt.n_evals)  # the loss at opt.loss_x
