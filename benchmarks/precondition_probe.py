@@ -5,14 +5,18 @@ need not be grainy.
     python benchmarks/precondition_probe.py --period 4 --tv-weight 0 --content C --style S -o out.png
 
 Every other option is stylize.py's. L-BFGS builds its estimate H of the inverse Hessian on
-H_0 = gamma I (minigrad/two_loop.py). Here H_0 = gamma P, with P a low-pass filter: the
+H_0 = gamma M (minigrad/two_loop.py; M = I, or vgg/orientation.py's filter by default). Here
+H_0 = gamma P, with P a low-pass filter in M's place: the
 same as running L-BFGS on z with x = x_0 + P^(1/2) z, the change of variables that
 feature-visualisation work uses against high-frequency patterns (Olah et al., "Feature
 Visualization", Distill 2017). P multiplies the spectrum of the image, mirrored at its edges
 (so that nothing wraps from one side to the other), by 1 / (1 + (f / f_0)^2), f in cycles
 per pixel and f_0 = 1 / period: symmetric and positive definite, as H_0 must be, and with
 it gamma = s.y / y.P.y (Nocedal & Wright eq. 7.20 in z's coordinates). A probe, not a
-feature: NumPy only, and nothing in minigrad/, vgg/ or stylize.py knows about it.
+feature: NumPy only; it hands P to minigrad's LBFGS as its `precondition`, and nothing in
+vgg/ or stylize.py knows about it. (It was written before that parameter existed, when it
+patched LBFGS's methods; docs/look.md's figures for it were measured that way, the same
+arithmetic.)
 """
 import sys
 from pathlib import Path
@@ -40,37 +44,19 @@ def low_pass(period):
     return P
 
 
-class Scaled:
-    """gamma P as the two-loop recursion uses gamma: `gamma * q` is gamma P q."""
-
-    def __init__(self, gamma, P):
-        self.gamma, self.P = gamma, P
-
-    def __mul__(self, q):
-        return self.gamma * self.P(q)
-
-
 def install(period):
-    """Make every minigrad LBFGS start from H_0 = gamma P: its first direction -P g, its gamma
-    measured in z's coordinates, its memory cleared to gamma = 1 as before."""
-    import minigrad.optim as optim
+    """Make stylize's L-BFGS start from H_0 = gamma P: its first direction -P g, its gamma
+    s.y / y.P.y (minigrad/optim.py's precondition), in place of vgg/orientation.py's M."""
+    from minigrad.optim import LBFGS
+    from vgg import run
     P = low_pass(period)
-    remember, forget = optim.LBFGS._remember, optim.LBFGS._forget
 
-    def _remember(self, s, y, gs):
-        remember(self, s, y, gs)
-        if self.pairs and self.pairs[-1][0] is s:          # stored: its gamma in z's coordinates
-            self.gamma = Scaled(optim._dot(y, s) / optim._dot(y, P(y)), P)   # s.y / y.P.y
+    def optimiser(self, shape):
+        s = self.settings
+        return LBFGS(self.x, lr=s.lr, history=s.history, line_search=run.LINE_SEARCH[s.line_search],
+                     precondition=P)
 
-    def _forget(self):
-        forget(self)
-        self.gamma = Scaled(1.0, P)
-
-    def _steepest(self, g):                               # (the line search's rule only)
-        d = -P(g)                                         # H_0 = P before any curvature is known
-        return d, self.lr / float(np.abs(d).max())        # the largest entry of the step is lr
-
-    optim.LBFGS._remember, optim.LBFGS._forget, optim.LBFGS._steepest = _remember, _forget, _steepest
+    run.Stylization.optimiser = optimiser
 
 
 def main(argv):

@@ -6,6 +6,7 @@ import importlib.util
 import numpy as np
 
 import minigrad.optim as optim
+from vgg import run
 
 from .helpers import ROOT
 
@@ -40,10 +41,8 @@ def test_the_filter_is_symmetric_and_positive_definite():
     assert (a * P(a)).sum() > 0 and (b * P(b)).sum() > 0
 
 
-def test_lbfgs_started_from_the_filter_steps_along_minus_p_g_and_still_minimises(monkeypatch):
-    for name in ("_remember", "_forget", "_steepest"):          # undone after the test
-        monkeypatch.setattr(optim.LBFGS, name, getattr(optim.LBFGS, name))
-    probe.install(period=4.0)
+def test_lbfgs_started_from_the_filter_steps_along_minus_p_g_and_still_minimises():
+    P = probe.low_pass(4.0)
     rng = np.random.default_rng(1)
     target = rng.standard_normal((1, 1, 8, 8))
     scale = 1.0 + np.arange(64).reshape(target.shape) / 8        # an ill-conditioned quadratic
@@ -51,11 +50,21 @@ def test_lbfgs_started_from_the_filter_steps_along_minus_p_g_and_still_minimises
     def f(x):
         return float((scale * (x - target) ** 2).sum()), 2 * scale * (x - target)
 
-    opt = optim.LBFGS(np.zeros_like(target))
+    opt = optim.LBFGS(np.zeros_like(target), precondition=P)
     d, _ = opt._steepest(f(opt.x)[1])
-    assert np.allclose(d, -probe.low_pass(4.0)(f(opt.x)[1]))
+    assert np.allclose(d, -P(f(opt.x)[1]))
     start = f(opt.x)[0]
     while opt.n_evals < 60:
         opt.step(f, max_evals=60 - opt.n_evals)
-    assert isinstance(opt.gamma, probe.Scaled)                   # the pairs' gamma, through P
     assert f(opt.x)[0] < 1e-6 * start
+
+
+def test_install_hands_the_filter_to_stylizes_lbfgs(monkeypatch, model, pictures):
+    monkeypatch.setattr(run.Stylization, "optimiser", run.Stylization.optimiser)   # undone after
+    probe.install(period=4.0)
+    photo, painting = pictures
+    stylization = run.Stylization(model, run.Settings(size=32), photo, [painting])
+    stylization.x = stylization.start(stylization.shapes[-1])
+    opt = stylization.optimiser(stylization.shapes[-1])
+    q = np.random.default_rng(2).standard_normal(stylization.x.shape).astype(np.float32)
+    assert np.array_equal(opt.precondition(q), probe.low_pass(4.0)(q))
