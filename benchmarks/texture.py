@@ -89,6 +89,23 @@ def axis_ratios(power, tile=32, lines="both"):
     return ratios
 
 
+def direction_power(power, tile=32):
+    """[(period in px, power on the axes, power on the diagonals)], periods tile/2 .. tile/15
+    px, of a (tile, tile) power spectrum: the mesh compares the two, this shows each, so that
+    a slanted crosshatch (more power on the diagonals) is seen too (docs/look.md, "Steps that
+    favour no orientation"). The diagonals: the ring's entries nearer 45 degrees than an axis."""
+    f = np.fft.fftfreq(tile) * tile                                          # cycles per tile
+    fy, fx = np.meshgrid(f, f, indexing="ij")
+    radius = np.hypot(fx, fy)
+    slant = np.degrees(np.arctan2(np.abs(fy), np.abs(fx)))                  # 0 .. 90 degrees
+    rows = []
+    for k in range(2, tile // 2):
+        ring = np.abs(radius - k) < 0.5
+        on_axis = np.mean([power[k, 0], power[-k, 0], power[0, k], power[0, -k]])
+        rows.append((tile / k, float(on_axis), float(power[ring & (np.abs(slant - 45) < 22.5)].mean())))
+    return rows
+
+
 def luminance(img):
     a = np.asarray(img.convert("RGB"), np.float64)
     return 0.299 * a[..., 0] + 0.587 * a[..., 1] + 0.114 * a[..., 2]         # (H, W)
@@ -125,6 +142,8 @@ def main(argv=None):
     p.add_argument("results", nargs="+", help="images of the same size")
     p.add_argument("--photo", required=True)
     p.add_argument("--painting", required=True)
+    p.add_argument("--power", action="store_true", help="print each result's power on the axes "
+                   "and on the diagonals where the photo is flat, not their ratios")
     args = p.parse_args(argv)
     photo, style = Image.open(args.photo), Image.open(args.painting)
     images = {Path(name).name: Image.open(name) for name in args.results}
@@ -132,6 +151,14 @@ def main(argv=None):
     if any(img.size != size for img in images.values()):
         p.error("the results must all have the same size (they are measured on the same tiles)")
     flat, painting = yardsticks(size, photo, style)
+    if args.power:
+        spectra = {name: direction_power(tile_spectrum(img, 32, flat)) for name, img in images.items()}
+        print("| period px | " + " | ".join(f"{n} axes | {n} diagonals" for n in spectra) + " |\n|"
+              + " ---: |" * (2 * len(spectra) + 1))
+        for n, period in enumerate(r[0] for r in next(iter(spectra.values()))):
+            print(f"| {period:.1f} | " + " | ".join(f"{c[n][1]:.0f} | {c[n][2]:.0f}" for c in spectra.values())
+                  + " |")
+        return
     columns = {name: axis_ratios(tile_spectrum(img, 32, flat)) for name, img in images.items()}
     columns["painting"] = axis_ratios(tile_spectrum(painting))
     columns["photo"] = axis_ratios(tile_spectrum(photo.convert("RGB").resize(size, Image.BICUBIC), 32, flat))

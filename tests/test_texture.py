@@ -100,3 +100,24 @@ def test_the_profile_command_prints_a_row_per_period(tmp_path, capsys):
     assert len(rows) == 2 + 14 + 1                                  # head, 16 .. 2.1 px, mean
     four = next(r for r in rows if r.startswith("| 4.0 |")).split("|")
     assert float(four[2]) > 10 and 0.5 < float(four[3]) < 2        # the result's lines, not the painting's
+
+
+def test_direction_power_tells_axial_lines_from_diagonal_ones(tmp_path, capsys):
+    # Lines every 4 px along the axes put their power on the axes at 4 px (k = 8); the same
+    # lines along the diagonals put it at 4 / sqrt(2) = 2.8 px on the diagonals, near k = 11
+    # (2.9 px), and nothing on the axes there. Noise alone: the two about equal.
+    axial = dict((p, (a, d)) for p, a, d in texture.direction_power(texture.tile_spectrum(picture(noise(1) + lines(4)))))
+    diagonal = dict((p, (a, d)) for p, a, d in
+                    texture.direction_power(texture.tile_spectrum(picture(noise(1) + lines(4, "diagonal")))))
+    a, d = axial[4.0]
+    assert a > 10 * d
+    a, d = diagonal[32 / 11]
+    assert d > 5 * a
+    for name, y in [("result.png", noise(1) + lines(4)), ("photo.png", noise(2, 2.0)),
+                    ("painting.png", noise(0))]:
+        picture(y).save(tmp_path / name)
+    texture.main([str(tmp_path / "result.png"), "--photo", str(tmp_path / "photo.png"),
+                  "--painting", str(tmp_path / "painting.png"), "--power"])
+    rows = capsys.readouterr().out.splitlines()
+    assert rows[0] == "| period px | result.png axes | result.png diagonals |"
+    assert len(rows) == 2 + 14
