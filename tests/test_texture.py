@@ -106,9 +106,10 @@ def test_direction_power_tells_axial_lines_from_diagonal_ones(tmp_path, capsys):
     # Lines every 4 px along the axes put their power on the axes at 4 px (k = 8); the same
     # lines along the diagonals put it at 4 / sqrt(2) = 2.8 px on the diagonals, near k = 11
     # (2.9 px), and nothing on the axes there. Noise alone: the two about equal.
-    axial = dict((p, (a, d)) for p, a, d in texture.direction_power(texture.tile_spectrum(picture(noise(1) + lines(4)))))
-    diagonal = dict((p, (a, d)) for p, a, d in
-                    texture.direction_power(texture.tile_spectrum(picture(noise(1) + lines(4, "diagonal")))))
+    def powers(y):
+        return {p: (a, d) for p, a, d in texture.direction_power(texture.tile_spectrum(picture(y)))}
+
+    axial, diagonal = powers(noise(1) + lines(4)), powers(noise(1) + lines(4, "diagonal"))
     a, d = axial[4.0]
     assert a > 10 * d
     a, d = diagonal[32 / 11]
