@@ -14,7 +14,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
 from look import ROOT, paintings, photos                  # look.py puts the root on the path

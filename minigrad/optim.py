@@ -252,7 +252,7 @@ class LBFGS:
             self.gamma = ys / _dot(y, My)      # gamma_k = s.y / y.y (eq. 7.20), y.My with M
 
     def _forget(self):
-        """Clear the memory: the next direction is -g, with the first step's length."""
+        """Clear the memory: the next direction is -g (-M g), with the first step's length."""
         self.pairs.clear()
         self.gamma = 1.0
         self.last_step = self.last_grad = self.last_gs = None

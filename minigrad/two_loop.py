@@ -11,8 +11,8 @@ Two ways to the same d (Nocedal & Wright, "Numerical Optimization", 2nd ed.):
 Both start from H_0 = gamma I, or from H_0 = gamma M where a preconditioner M is given:
 a function that applies a fixed symmetric positive definite matrix to an array (vgg/
 orientation.py's damps the frequencies VGG's first layer favours). The recursion is the
-same; only the line that applies H_0 changes (Nocedal & Wright, section 7.2, "the matrix
-H_k^0 ... can vary from iteration to iteration").
+same; only the line that applies H_0 changes (Nocedal & Wright, section 7.2: any symmetric
+positive definite H_0 keeps every H symmetric positive definite).
 
 minigrad/optim.py (class LBFGS) decides which pairs to keep and how far to go along d.
 """
@@ -29,8 +29,8 @@ def _dot_here(a, b):
 def lbfgs_direction_dense(g, pairs, gamma, precondition=None):
     """Naive reference: build the n x n inverse Hessian H, return d = -H g.
 
-    Starts from H_0 = gamma I (gamma M with a preconditioner M) and applies the BFGS update (Nocedal & Wright eq. 6.17)
-    once per stored pair (s, y, rho), oldest first:
+    Starts from H_0 = gamma I (gamma M with a preconditioner M) and applies the BFGS
+    update (Nocedal & Wright eq. 6.17) once per stored pair (s, y, rho), oldest first:
         H <- (I - rho s y^T) H (I - rho y s^T) + rho s s^T
     O(n^2) memory: for checking the two-loop recursion on small problems only.
     """

@@ -230,7 +230,6 @@ class Stylization:
 
     def reports(self):
         """Optimise, scale by scale, yielding a Report after each step; NonFinite on a NaN."""
-        s = self.settings
         t0 = time.perf_counter()
         for k, shape in enumerate(self.shapes):
             objective = self.objective(shape)
