@@ -7,7 +7,7 @@ three colour channels) comes out of conv1_1's 64 filters with the summed power
     P(f) = sum_o |K_o(f)|^2,   K_o(f) = sum_{c, dy, dx} W[o, c, dy, dx] e^{-i 2 pi (f_y dy + f_x dx)}
 
 (before the ReLU; W the 3x3 kernels, f in cycles per pixel). At a period of 2.1 px the axes
-take 1.6 times the ring's mean (`python -m vgg.orientation` prints the table). A gradient
+take 1.7 times the ring's mean (`python -m vgg.orientation` prints the table). A gradient
 step on the loss through conv1_1 grows each such pattern by about 1 + c P(f), so, step after
 step, thin horizontal and vertical lines grow faster than any other fine texture: the screen
 door of issue 25 (docs/look.md, "Steps that favour no orientation", measured it).
