@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from minigrad.adam import Adam
 from minigrad.backend import to_numpy
 from vgg import images
 from vgg.canvas import canvas_shapes, style_shapes
-from minigrad.adam import Adam
 from vgg.orientation import orientation_filter
 from vgg.run import WEIGHTS, NonFinite, Settings, Stylization, default_alpha, white_noise
 

@@ -1,7 +1,7 @@
 """The canvas's size at each scale and the paintings' sizes for it, from stylize's settings.
 
-The canvas keeps the photo's proportions at each longest side (coarse to fine, vgg/run.py's
-scale_sizes), upscaled where a side is too small for the deepest layer used (its
+The canvas keeps the photo's proportions at each longest side (coarse to fine, scale_sizes
+below), upscaled where a side is too small for the deepest layer used (its
 receptive geometry: vgg/layout.py's min_input_size); each painting keeps its own
 proportions and is resized to the canvas's pixel count, its sides then times --style-scale.
 A square painting on a 437x512 canvas is 473x473, as many pixels as the canvas; sized by the

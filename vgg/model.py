@@ -26,6 +26,7 @@ from minigrad.layers import AvgPool2d, Conv2d, MaxPool2d, ReLU, Sequential
 from .layout import CONV_SHAPES, LAYER_NAMES, POOLINGS, min_input_size
 from .weights import load_weights
 
+
 def engine_for(name, backend, say=None):
     """The engine a program runs VGG-19 on: the fast one on the CPU takes the plan measured
     for this machine (minigrad/fast/tune.py: measured once, the first time, then kept)."""

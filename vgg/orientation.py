@@ -63,7 +63,7 @@ def rings(shape):
 def ring_min(power, ring):
     """P_min(|f|): at each frequency, the least power on its ring."""
     least = np.full(ring.max() + 1, np.inf)
-    np.minimum.at(least, ring.ravel(), power.ravel())             # a loop over rings, unbuffered
+    np.minimum.at(least, ring.ravel(), power.ravel())             # least[r] = min of ring r's powers
     return least[ring]
 
 
@@ -78,7 +78,7 @@ def orientation_filter(kernel, shape, xp=np):
     """q -> M q for arrays (..., H, W) on xp's device: rfft2, times M, back; q's dtype kept."""
     gain = xp.asarray(orientation_gain(kernel, shape).astype(np.float32))   # (H, W // 2 + 1)
 
-    def precondition(q):
+    def precondition(q):                 # complex64 for float32 q on NumPy 2 and CuPy (NumPy 1: 128)
         fq = xp.fft.rfft2(q)                                       # (..., H, W // 2 + 1)
         return xp.fft.irfft2(fq * gain, s=shape).astype(q.dtype)   # (..., H, W)
 

@@ -51,8 +51,7 @@ def changed_settings(s):
     """[(option, value as typed)] for each setting that differs from its default, the
     defaults that depend on others (alpha on the normalisation, lr on the optimiser, the
     start image on the mode, the style layers' weights on the layers, the preconditioner on
-    the mode and the optimiser) taken as they are for
-    this run's choices."""
+    the mode and the optimiser) taken as they are for this run's choices."""
     plain, base = Settings(), Settings(mode=s.mode, size=s.size, normalization=s.normalization,
                                        optimizer=s.optimizer, style_layers=s.style_layers)
     shown = []
